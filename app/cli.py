@@ -1,0 +1,187 @@
+"""The `triagebot` command line."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from app.evaluation import LabelledSetError, Outcome, Report, read_labelled
+from app.triage.protocol import LEVELS
+
+cli = typer.Typer(
+    help="Natalizumab symptom-triage service: serve it, triage text, evaluate labelled sets.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+err = Console(stderr=True)
+
+
+def _triager():
+    from app.triager import Triager  # imported late: loading the model takes ~1 s
+
+    return Triager()
+
+
+@cli.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="TCP port.")] = 8000,
+) -> None:
+    """Run the HTTP service (uvicorn)."""
+    import uvicorn
+
+    uvicorn.run("app.main:create_app", factory=True, host=host, port=port)
+
+
+@cli.command()
+def parse(
+    text: Annotated[str, typer.Argument(help="The patient's message.")],
+    lang: Annotated[str | None, typer.Option(help="Language (en); detected when omitted.")] = None,
+) -> None:
+    """Print the NLU parse of TEXT (Rasa's parse JSON with context flags)."""
+    from app.inputs import InputError, check_text
+
+    try:
+        check_text(text)
+        result = _triager().parse(text, lang).to_rasa()
+    except (InputError, ValueError) as error:
+        err.print(f"[red]error:[/red] {error}")
+        raise typer.Exit(2) from None
+    typer.echo(json.dumps(result, ensure_ascii=False))
+
+
+@cli.command()
+def triage(
+    jsonl: Annotated[
+        bool, typer.Option("--jsonl", help='Read {"text", "lang"?} JSON lines on stdin.')
+    ] = False,
+    text: Annotated[str | None, typer.Argument(help="One message (without --jsonl).")] = None,
+    lang: Annotated[str | None, typer.Option(help="Language for TEXT.")] = None,
+) -> None:
+    """Triage messages: one triage JSON line out per input line, in order."""
+    from app.inputs import InputError, check_text, triage_request
+
+    triager = _triager()
+    if not jsonl:
+        if text is None:
+            err.print("[red]error:[/red] give TEXT or use --jsonl with JSON lines on stdin")
+            raise typer.Exit(2)
+        try:
+            check_text(text)
+            typer.echo(json.dumps(triager.triage_json(text, lang), ensure_ascii=False))
+        except (InputError, ValueError) as error:
+            err.print(f"[red]error:[/red] {error}")
+            raise typer.Exit(2) from None
+        return
+    failures = 0
+    for number, raw in enumerate(sys.stdin, start=1):
+        output: dict[str, Any]
+        try:
+            request = triage_request(raw)
+            output = triager.triage_json(request.text, request.lang)
+        except (InputError, ValueError) as error:
+            failures += 1
+            output = {"error": str(error), "line": number}
+        sys.stdout.write(json.dumps(output, ensure_ascii=False) + "\n")
+        sys.stdout.flush()
+    if failures:
+        err.print(f"{failures} line(s) could not be triaged; see their error objects")
+
+
+@cli.command()
+def evaluate(
+    labelled: Annotated[Path, typer.Argument(help="JSONL with text, level, categories, lang?.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+    min_exact: Annotated[
+        float, typer.Option(help="Fail when exact-level accuracy is below this (0-1).")
+    ] = 0.0,
+) -> None:
+    """Validation report: under-triaged red flags first, confusion matrix, sensitivity.
+
+    Exits 1 when any urgent/emergency message is triaged below its level, or when exact
+    accuracy is below --min-exact.
+    """
+    try:
+        items = read_labelled(labelled)
+    except (OSError, LabelledSetError) as error:
+        err.print(f"[red]error:[/red] {error}")
+        raise typer.Exit(2) from None
+    triager = _triager()
+    report = Report()
+    for item in items:
+        _, result = triager.assess(item.text, item.lang)
+        report.outcomes.append(Outcome(item, result.level, result.categories))
+    summary = report.to_dict()
+    if as_json:
+        typer.echo(json.dumps(summary, ensure_ascii=False, indent=2))
+    else:
+        _print_report(labelled, summary)
+    failed = bool(summary["under_triaged"]) or summary["exact_level"] < min_exact
+    raise typer.Exit(1 if failed else 0)
+
+
+def _print_report(path: Path, summary: dict[str, Any]) -> None:
+    out = Console(width=140)
+    out.rule(f"Triage validation: {path} ({summary['total']} messages)")
+    under = summary["under_triaged"]
+    if under:
+        out.print(f"[bold red]UNDER-TRIAGED RED FLAGS: {len(under)}[/bold red]")
+        for row in under:
+            out.print(
+                f"  line {row['line']}: expected {row['expected']}, got {row['predicted']}: "
+                f"{row['text']!r}"
+            )
+    else:
+        out.print("[bold green]No red flag under-triaged.[/bold green]")
+    out.print(f"Exact level: {summary['exact_level']:.1%}   over-triage rate: "
+              f"{summary['over_triaged_rate']:.1%}   first-category recall: "
+              f"{summary['first_category_recall']:.1%}")
+
+    matrix = Table(title="Confusion matrix (rows: expected, columns: predicted)")
+    matrix.add_column("expected")
+    for level in LEVELS:
+        matrix.add_column(level, justify="right")
+    for level in LEVELS:
+        matrix.add_row(level, *(str(summary["confusion"][level][p]) for p in LEVELS))
+    out.print(matrix)
+
+    sensitivity = Table(title="Sensitivity per level")
+    for column in ("level", "support", "exact", "at or above"):
+        sensitivity.add_column(column, justify="right")
+    for level, row in summary["sensitivity"].items():
+        sensitivity.add_row(level, str(row["support"]), f"{row['exact']:.1%}", f"{row['at_or_above']:.1%}")
+    out.print(sensitivity)
+
+    categories = Table(title="Category recall")
+    for column in ("category", "support", "recall"):
+        categories.add_column(column, justify="right")
+    for name, row in summary["category_recall"].items():
+        categories.add_row(name, str(row["support"]), f"{row['recall']:.1%}")
+    out.print(categories)
+
+    wrong = summary["wrong_level"]
+    if wrong:
+        out.print(f"[bold]Wrong level ({len(wrong)}):[/bold]")
+        for row in wrong:
+            out.print(
+                f"  line {row['line']}: expected {row['expected']} {row['expected_categories']}, "
+                f"got {row['predicted']} {row['predicted_categories']}: {row['text']!r}"
+            )
+    missed = [r for r in summary["missed_first_category"] if r["expected"] == r["predicted"]]
+    if missed:
+        out.print(f"[bold]Right level, first category missed ({len(missed)}):[/bold]")
+        for row in missed:
+            out.print(
+                f"  line {row['line']}: expected {row['expected_categories']}, "
+                f"got {row['predicted_categories']}: {row['text']!r}"
+            )
+
+
+def main() -> None:
+    cli()

@@ -1,0 +1,160 @@
+"""ConText-style context for symptom mentions, driven by the YAML rule table per language."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from app.nlu.phrases import PhraseSet
+from app.nlu.text import Token
+
+CONTEXT_DIR = Path(__file__).resolve().parent / "context"
+FLAGS = ("negated", "hypothetical", "historical", "family", "uncertain")
+QUESTION_STARTS = frozenset(
+    "what how can could does do is are will would should when why which who where has have "
+    "am did shall may".split()
+)
+_YEAR_RE = re.compile(r"^(19[5-9]\d|20[0-2]\d)$")
+
+
+class ContextRulesError(ValueError):
+    """The rule table is malformed; the message names the entry."""
+
+
+@dataclass(frozen=True)
+class CueRule:
+    """One context flag: cue phrases with their scope limits."""
+
+    flag: str
+    forward: PhraseSet
+    backward: PhraseSet
+    pseudo: PhraseSet
+    question_only: PhraseSet
+    terminators: PhraseSet
+    patient_proxy: PhraseSet
+    max_tokens: int
+    year_pattern: bool
+
+
+@dataclass(frozen=True)
+class Scope:
+    """Token positions covered by one cue, and the cue's own positions."""
+
+    covered: range
+    cue: range
+
+
+class ContextRules:
+    """A language's rule table: normalisation, terminators, cues and modifiers."""
+
+    def __init__(self, data: dict[str, Any]) -> None:
+        try:
+            self.lang: str = data["lang"]
+            self.normalize: dict[str, str] = {str(k): str(v) for k, v in data["normalize"].items()}
+            self.glue_words = frozenset(data["glue_words"])
+            self.sentence_breaks = frozenset(data["sentence_breaks"])
+            self.terminators = PhraseSet(data["terminators"], self.normalize)
+            self.cues = {flag: self._cue(flag, data["cues"][flag]) for flag in FLAGS}
+            modifiers = data["modifiers"]
+            self.severe = PhraseSet(modifiers["severe"], self.normalize)
+            self.severe_pseudo = PhraseSet(modifiers["severe_pseudo"], self.normalize)
+            self.sudden = PhraseSet(modifiers["sudden"], self.normalize)
+            self.long_duration_days = float(modifiers["long_duration_days"])
+            self.long_duration_lead = PhraseSet(modifiers["long_duration_lead"], self.normalize)
+            self.infusion_window: dict[str, Any] = data["infusion_window"]
+        except KeyError as missing:
+            raise ContextRulesError(f"context rules: missing entry {missing}") from None
+
+    def _cue(self, flag: str, spec: dict[str, Any]) -> CueRule:
+        def phrases(key: str) -> PhraseSet:
+            return PhraseSet(spec.get(key) or [], self.normalize)
+
+        if not isinstance(spec.get("max_tokens"), int):
+            raise ContextRulesError(f"context rules: cues.{flag}.max_tokens must be an integer")
+        return CueRule(
+            flag=flag,
+            forward=phrases("forward"),
+            backward=phrases("backward"),
+            pseudo=phrases("pseudo"),
+            question_only=phrases("question_only"),
+            terminators=phrases("terminators"),
+            patient_proxy=phrases("patient_proxy"),
+            max_tokens=spec["max_tokens"],
+            year_pattern=bool(spec.get("year_pattern")),
+        )
+
+    def vocabulary(self) -> set[str]:
+        """Every word the rules use, for typo correction."""
+        words = set(self.normalize.values()) | set(self.glue_words)
+        sets = [self.terminators, self.severe, self.sudden]
+        for rule in self.cues.values():
+            sets += [rule.forward, rule.backward, rule.pseudo]
+        for phrase_set in sets:
+            words |= phrase_set.words()
+        return {word for phrase in words for word in phrase.split()}
+
+    # ----------------------------------------------------------------- scopes
+
+    def _is_terminator(self, words: list[str], position: int, rule: CueRule) -> bool:
+        return bool(
+            self.terminators.match_at(words, position) or rule.terminators.match_at(words, position)
+        )
+
+    def scopes(self, words: list[str], rule: CueRule, *, is_question: bool) -> list[Scope]:
+        """Scopes of one flag's cues within one sentence's words."""
+        blocked: set[int] = set()
+        for start, end in rule.pseudo.find_all(words):
+            blocked.update(range(start, end))
+        found: list[Scope] = []
+        for direction, phrase_set in (("forward", rule.forward), ("backward", rule.backward)):
+            for start, end in phrase_set.find_all(words):
+                if blocked.intersection(range(start, end)):
+                    continue
+                if not is_question and rule.question_only.match_at(words, start) == end - start:
+                    continue
+                found.append(self._scope(words, rule, direction, start, end))
+        if rule.year_pattern:
+            for position, word in enumerate(words):
+                if _YEAR_RE.match(word):
+                    found.append(self._scope(words, rule, "backward", position, position + 1))
+        return found
+
+    def _scope(self, words: list[str], rule: CueRule, direction: str, start: int, end: int) -> Scope:
+        if direction == "forward":
+            stop = end
+            while stop < len(words) and stop - end < rule.max_tokens:
+                if self._is_terminator(words, stop, rule):
+                    break
+                stop += 1
+            return Scope(range(end, stop), range(start, end))
+        begin = start
+        while begin > 0 and start - begin < rule.max_tokens:
+            if self._is_terminator(words, begin - 1, rule):
+                break
+            begin -= 1
+        return Scope(range(begin, start), range(start, end))
+
+    def has_patient_proxy(self, words: list[str]) -> bool:
+        """True when the message is written for the patient by someone else."""
+        return bool(self.cues["family"].patient_proxy.find_all(words))
+
+
+def is_question(tokens: list[Token]) -> bool:
+    """A sentence is a question when it ends in '?' or opens with a question word."""
+    words = [token.text for token in tokens]
+    if "?" in words:
+        return True
+    first_words = [token.text for token in tokens if token.is_word][:1]
+    return bool(first_words) and first_words[0] in QUESTION_STARTS
+
+
+def load_rules(lang: str, root: Path = CONTEXT_DIR) -> ContextRules:
+    """Load `app/nlu/context/<lang>.yml`."""
+    path = root / f"{lang}.yml"
+    if not path.exists():
+        raise ContextRulesError(f"no context rules for language {lang!r} at {path}")
+    return ContextRules(yaml.safe_load(path.read_text(encoding="utf-8")))

@@ -1,0 +1,181 @@
+"""Symptom and topic extraction with context, for one language."""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from dataclasses import dataclass
+
+from app.nlu.context import FLAGS, ContextRules, is_question
+from app.nlu.lexicon import Lexicon, PhraseMatch
+from app.nlu.models import SymptomMention, TopicMention
+from app.nlu.spelling import SpellingCorrector
+from app.nlu.text import Token, stem, tokenize
+from app.nlu.timing import TimingRules, duration_hours, is_fever, temperature_value
+from app.nlu.training_data import TrainingData
+
+_FEVER_WORDS = frozenset({"temp", "temperature", "fever", "thermometer", "degrees", "feverish"})
+_NOT_TEMPERATURE_AFTER = re.compile(
+    r"^\s*(?:years?|yrs?|weeks?|wks?|days?|months?|mg|kg|%|minutes?|mins?|hours?|hrs?|"
+    r"lbs?|st|times|x|infusions?|doses?|am|pm|yo|y/o)\b",
+    re.IGNORECASE,
+)
+_LONG_DURATION = re.compile(r"^(?:about |around |nearly |almost |over |more than |roughly )?")
+
+
+@dataclass(slots=True)
+class Extraction:
+    """Mentions and message-level timing found by the extractor."""
+
+    symptoms: list[SymptomMention]
+    topics: list[TopicMention]
+    is_question: bool
+    infusion_window: str
+    months_since_stopped: float | None
+    normalized: str
+
+
+class Extractor:
+    """Finds symptom concepts and info topics in patient text, with ConText flags."""
+
+    def __init__(self, data: TrainingData, rules: ContextRules, topics: frozenset[str]) -> None:
+        self.rules = rules
+        symptom_synonyms = {k: v for k, v in data.synonyms.items() if k not in topics}
+        topic_synonyms = {k: v for k, v in data.synonyms.items() if k in topics}
+        self.lexicon = Lexicon(
+            {"symptom": symptom_synonyms, "info_topic": topic_synonyms},
+            normalize=rules.normalize,
+            glue_words=rules.glue_words,
+        )
+        vocabulary = self.lexicon.words | rules.vocabulary()
+        for examples in data.lookups.values():
+            for example in examples:
+                vocabulary.update(example.lower().split())
+        self.speller = SpellingCorrector(vocabulary, language=rules.lang)
+        self.timing = TimingRules.from_config(rules.infusion_window)
+        self.temperature_patterns = [
+            re.compile(pattern, re.IGNORECASE) for pattern in data.regexes.get("temperature", [])
+        ]
+
+    def extract(self, text: str) -> Extraction:
+        tokens = tokenize(
+            text,
+            normalize=self.rules.normalize,
+            sentence_breaks=self.rules.sentence_breaks,
+            correct=self.speller.correct,
+        )
+        sentences: dict[int, list[Token]] = defaultdict(list)
+        for token in tokens:
+            sentences[token.sentence].append(token)
+        words_all = [token.text for token in tokens]
+        proxy = self.rules.has_patient_proxy(words_all)
+        symptoms: list[SymptomMention] = []
+        topics: list[TopicMention] = []
+        question = False
+        for sentence_tokens in sentences.values():
+            sentence_question = is_question(sentence_tokens)
+            question = question or sentence_question
+            found_symptoms, found_topics = self._sentence(
+                text, sentence_tokens, is_question=sentence_question, patient_proxy=proxy
+            )
+            symptoms.extend(found_symptoms)
+            topics.extend(found_topics)
+        symptoms.sort(key=lambda m: (m.start, m.end))
+        normalized = " ".join(token.text for token in tokens if token.is_word)
+        return Extraction(
+            symptoms=symptoms,
+            topics=topics,
+            is_question=question,
+            infusion_window=self.timing.infusion_window(normalized),
+            months_since_stopped=self.timing.months_since_stopped(normalized),
+            normalized=normalized,
+        )
+
+    # ------------------------------------------------------------------ sentences
+
+    def _sentence(
+        self, text: str, tokens: list[Token], *, is_question: bool, patient_proxy: bool
+    ) -> tuple[list[SymptomMention], list[TopicMention]]:
+        words = [token.text for token in tokens]
+        keys = [frozenset({stem(w)}) if t.is_word else frozenset() for w, t in zip(words, tokens)]
+        readings = self._temperatures(text, tokens)
+        for position, fever in readings.items():
+            if fever:  # a reading of 38.0 C / 100.4 F or more is the concept "fever"
+                keys[position] = keys[position] | {"fever"}
+        matches = self.lexicon.match(keys)
+        if readings and not any(readings.values()):
+            # "temp 37.2": the word "temp" names a normal reading, not a fever
+            matches = [m for m in matches if not (m.phrase.value == "fever" and len(m.positions) == 1 and words[m.first] in _FEVER_WORDS)]
+        if not matches:
+            return [], []
+        scopes = {
+            flag: self.rules.scopes(words, self.rules.cues[flag], is_question=is_question)
+            for flag in FLAGS
+            if not (flag == "family" and patient_proxy)
+        }
+        severe = self._severe(words)
+        sudden = bool(self.rules.sudden.find_all(words))
+        symptoms: list[SymptomMention] = []
+        topics: list[TopicMention] = []
+        for match in matches:
+            start = tokens[match.first].start
+            end = tokens[match.last].end
+            if match.phrase.entity == "info_topic":
+                topics.append(TopicMention(match.phrase.value, text[start:end], start, end))
+                continue
+            mention = SymptomMention(
+                match.phrase.value, text[start:end], start, end, severe=severe, sudden=sudden
+            )
+            for flag, flag_scopes in scopes.items():
+                setattr(mention, flag, _in_scope(match, flag_scopes))
+            symptoms.append(mention)
+        return symptoms, topics
+
+    def _severe(self, words: list[str]) -> bool:
+        blocked = {p for start, end in self.rules.severe_pseudo.find_all(words) for p in range(start, end)}
+        for start, end in self.rules.severe.find_all(words):
+            if not blocked.intersection(range(start, end)):
+                return True
+        for _, end in self.rules.long_duration_lead.find_all(words):
+            following = " ".join(words[end : end + 6])
+            rest = following[_LONG_DURATION.match(following).end() :]
+            hours = duration_hours(rest) if rest else None
+            if hours is None or " ago" in following or not re.match(r"^\S*\d|^(?:a|an|one|two|three|four|five|six|seven|eight|nine|ten|few|couple|several|half)\b", rest):
+                continue
+            if hours > self.rules.long_duration_days * 24 or (
+                hours >= self.rules.long_duration_days * 24 and following.startswith(("over", "more"))
+            ):
+                return True
+        return False
+
+    # ------------------------------------------------------------------ temperatures
+
+    def _temperatures(self, text: str, tokens: list[Token]) -> dict[int, bool]:
+        """Positions of written temperatures in a sentence ("38.4", "101F"): fever or not."""
+        readings: dict[int, bool] = {}
+        fever_word = any(token.text in _FEVER_WORDS for token in tokens)
+        for position, token in enumerate(tokens):
+            if not token.text[:1].isdigit():
+                continue
+            for pattern in self.temperature_patterns:
+                match = pattern.match(text, token.start)
+                if match is None or _NOT_TEMPERATURE_AFTER.match(text, match.end()):
+                    continue
+                reading = match.group().strip()
+                number = re.match(r"\d+(?:[.,]\d+)?", reading)
+                value = temperature_value(number.group()) if number else None
+                has_unit = number is not None and reading != number.group()
+                has_decimal = number is not None and ("." in reading or "," in reading)
+                if value is None or not (has_unit or has_decimal or fever_word):
+                    continue
+                readings[position] = is_fever(value)
+                break
+        return readings
+
+
+def _in_scope(match: PhraseMatch, scopes: list) -> bool:
+    own = range(match.first, match.last + 1)
+    for scope in scopes:
+        if match.first in scope.covered and not set(scope.cue) & set(own):
+            return True
+    return False

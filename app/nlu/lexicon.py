@@ -1,0 +1,142 @@
+"""Lexicon phrases matched as bags of word stems inside a short window of one sentence."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from itertools import product
+
+from app.nlu.text import normalize_phrase, stem
+
+# Extra words allowed inside a match beyond the phrase's own ("eyes look kind of yellow").
+MAX_GAP = 4
+# Out-of-order words must lie within this many extra tokens of each other.
+REORDER_GAP = 2
+# Above this many position combinations a match is checked greedily instead.
+_MAX_COMBINATIONS = 256
+
+
+@dataclass(frozen=True, slots=True)
+class Phrase:
+    """One lexicon phrase: the entity it names and the stems it needs."""
+
+    entity: str  # "symptom" or "info_topic"
+    value: str  # concept or topic name
+    text: str
+    stems: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class PhraseMatch:
+    """Where a phrase matched: sorted token positions within the sentence's word list."""
+
+    phrase: Phrase
+    positions: tuple[int, ...]
+
+    @property
+    def first(self) -> int:
+        return self.positions[0]
+
+    @property
+    def last(self) -> int:
+        return self.positions[-1]
+
+
+class Lexicon:
+    """All synonyms of one language, indexed by stem for fast lookup."""
+
+    def __init__(
+        self,
+        entries: Mapping[str, Mapping[str, Iterable[str]]],
+        *,
+        normalize: Mapping[str, str],
+        glue_words: frozenset[str],
+    ) -> None:
+        self.phrases: list[Phrase] = []
+        self.words: set[str] = set()
+        index: dict[str, set[int]] = defaultdict(set)
+        for entity, synonyms in entries.items():
+            for value, examples in synonyms.items():
+                for example in examples:
+                    words = [w for w in normalize_phrase(example, normalize) if w.isalnum()]
+                    self.words.update(words)
+                    content = [w for w in words if w not in glue_words] or words
+                    if not content:
+                        continue
+                    stems = tuple(stem(word) for word in content)
+                    phrase_id = len(self.phrases)
+                    self.phrases.append(Phrase(entity, value, example, stems))
+                    for key in stems:
+                        index[key].add(phrase_id)
+        self._index = dict(index)
+
+    def match(self, keys_by_position: list[frozenset[str]]) -> list[PhraseMatch]:
+        """Every phrase whose stems all occur within its window, as non-redundant matches."""
+        positions_by_key: dict[str, list[int]] = defaultdict(list)
+        for position, keys in enumerate(keys_by_position):
+            for key in keys:
+                positions_by_key[key].append(position)
+        candidates: set[int] = set()
+        for key in positions_by_key:
+            candidates |= self._index.get(key, set())
+        matches = []
+        for phrase_id in candidates:
+            phrase = self.phrases[phrase_id]
+            if not all(key in positions_by_key for key in phrase.stems):
+                continue
+            found = _tightest(phrase.stems, positions_by_key)
+            if found is not None:
+                matches.append(PhraseMatch(phrase, found))
+        by_entity: dict[str, list[PhraseMatch]] = defaultdict(list)
+        for found_match in matches:
+            by_entity[found_match.phrase.entity].append(found_match)
+        kept = [m for group in by_entity.values() for m in _drop_contained(group)]
+        kept.sort(key=lambda m: (m.first, m.last, m.phrase.value))
+        return kept
+
+
+def _tightest(stems: tuple[str, ...], positions_by_key: Mapping[str, list[int]]) -> tuple[int, ...] | None:
+    """The tightest set of distinct positions covering all stems, if within the window."""
+    options = [positions_by_key[key] for key in stems]
+    limit = len(stems) + MAX_GAP
+    best: tuple[int, ...] | None = None
+    combinations = 1
+    for option in options:
+        combinations *= len(option)
+    if combinations > _MAX_COMBINATIONS:
+        options = [option[:4] for option in options]
+    for choice in product(*options):
+        if len(set(choice)) != len(choice):
+            continue
+        span = max(choice) - min(choice) + 1
+        if span > limit:
+            continue
+        # Words out of the phrase's order only count when close together ("neck stiff" for
+        # "stiff neck"), so "sore with this cold" is not a "cold sore".
+        if span > len(stems) + REORDER_GAP and list(choice) != sorted(choice):
+            continue
+        if best is None or span < best[-1] - best[0] + 1:
+            best = tuple(sorted(choice))
+    return best
+
+
+def _drop_contained(matches: list[PhraseMatch]) -> list[PhraseMatch]:
+    """Keep the longest match where one lies inside another ("cold" inside "cold sore")."""
+    unique = {(m.phrase.value, m.positions): m for m in matches}
+    matches = sorted(
+        unique.values(), key=lambda m: (-(m.last - m.first), -len(m.positions), m.phrase.value)
+    )
+    kept: list[PhraseMatch] = []
+    for match in matches:
+        inside = any(
+            other.first <= match.first
+            and match.last <= other.last
+            and set(match.positions) <= set(range(other.first, other.last + 1))
+            and (other.phrase.value != match.phrase.value or other.positions != match.positions)
+            and len(other.positions) >= len(match.positions)
+            for other in kept
+        )
+        if not inside:
+            kept.append(match)
+    return kept

@@ -1,0 +1,50 @@
+"""Exact multi-word phrase lookup over normalised tokens (cues, terminators, modifiers)."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+
+from app.nlu.text import normalize_phrase
+
+
+class PhraseSet:
+    """A set of word sequences, found at any position of a token list (longest first)."""
+
+    def __init__(self, phrases: Iterable[str], normalize: Mapping[str, str]) -> None:
+        by_first: dict[str, list[tuple[str, ...]]] = defaultdict(list)
+        for phrase in phrases:
+            words = tuple(normalize_phrase(str(phrase), normalize))
+            if words:
+                by_first[words[0]].append(words)
+        self._by_first = {
+            first: sorted(set(options), key=len, reverse=True) for first, options in by_first.items()
+        }
+
+    def __bool__(self) -> bool:
+        return bool(self._by_first)
+
+    def match_at(self, words: Sequence[str], position: int) -> int:
+        """Length of the longest phrase starting at `position`, or 0."""
+        for option in self._by_first.get(words[position], ()):
+            end = position + len(option)
+            if end <= len(words) and tuple(words[position:end]) == option:
+                return len(option)
+        return 0
+
+    def find_all(self, words: Sequence[str]) -> list[tuple[int, int]]:
+        """Non-overlapping (start, end) spans of phrases, scanning left to right."""
+        spans: list[tuple[int, int]] = []
+        position = 0
+        while position < len(words):
+            length = self.match_at(words, position)
+            if length:
+                spans.append((position, position + length))
+                position += length
+            else:
+                position += 1
+        return spans
+
+    def words(self) -> set[str]:
+        """Every word used by any phrase (for the spelling vocabulary)."""
+        return {word for options in self._by_first.values() for option in options for word in option}

@@ -1,0 +1,89 @@
+"""The NLU layer: per-language extractor and intent classifier, built from `nlu_data/`."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from app.nlu.context import load_rules
+from app.nlu.extractor import Extractor
+from app.nlu.intents import IntentClassifier
+from app.nlu.models import MessageParse
+from app.nlu.training_data import NLU_DATA_DIR, load_language
+
+SUPPORTED_LANGUAGES = ("en",)
+MAX_MESSAGE_CHARS = 5000  # longer messages are refused at the edges (HTTP 413, CLI error)
+_CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
+
+
+class UnsupportedLanguageError(ValueError):
+    """Asked for a language the service has no model for."""
+
+
+class LexiconError(ValueError):
+    """A lexicon entry names a concept or topic the protocol does not define."""
+
+
+@dataclass
+class LanguageModel:
+    extractor: Extractor
+    classifier: IntentClassifier
+
+
+def detect_language(text: str) -> str:
+    """'zh' when the text is mostly Chinese characters, else 'en'."""
+    letters = [c for c in text if c.isalpha()]
+    if letters and sum(1 for c in letters if _CJK.match(c)) / len(letters) > 0.3:
+        return "zh"
+    return "en"
+
+
+class NLU:
+    """Parses patient text into intent, symptom mentions with context, topics and timing."""
+
+    def __init__(
+        self,
+        *,
+        concepts: frozenset[str],
+        topics: frozenset[str],
+        languages: tuple[str, ...] = SUPPORTED_LANGUAGES,
+        data_dir: Path = NLU_DATA_DIR,
+    ) -> None:
+        self.models: dict[str, LanguageModel] = {}
+        for lang in languages:
+            data = load_language(lang, data_dir)
+            unknown = sorted(set(data.synonyms) - concepts - topics)
+            if unknown:
+                raise LexiconError(
+                    f"nlu_data/{lang}: synonyms for unknown concepts or topics: {', '.join(unknown)}"
+                )
+            rules = load_rules(lang)
+            self.models[lang] = LanguageModel(
+                Extractor(data, rules, topics), IntentClassifier(dict(data.intents))
+            )
+
+    def language_for(self, text: str, lang: str | None) -> str:
+        chosen = lang or detect_language(text)
+        if chosen not in self.models:
+            raise UnsupportedLanguageError(
+                f"language {chosen!r} is not supported (supported: {', '.join(self.models)})"
+            )
+        return chosen
+
+    def parse(self, text: str, lang: str | None = None) -> MessageParse:
+        chosen = self.language_for(text, lang)
+        model = self.models[chosen]
+        intent, ranking = model.classifier.predict(text)
+        found = model.extractor.extract(text)
+        return MessageParse(
+            text=text,
+            lang=chosen,
+            intent=intent,
+            intent_ranking=ranking,
+            symptoms=found.symptoms,
+            topics=found.topics,
+            is_question=found.is_question,
+            infusion_window=found.infusion_window,
+            months_since_stopped=found.months_since_stopped,
+        )

@@ -1,0 +1,49 @@
+"""Typo correction towards the words the lexicon and cue tables care about."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from functools import lru_cache
+
+from rapidfuzz import process
+from rapidfuzz.distance import OSA
+from spellchecker import SpellChecker
+
+# Below this corpus frequency a dictionary word may itself be a common misspelling.
+_KNOWN_WORD_MIN_FREQUENCY = 20
+
+
+class SpellingCorrector:
+    """Corrects unknown words to the nearest vocabulary word by edit distance.
+
+    A word is left alone when it is in the vocabulary or is an ordinary English word (so
+    "making" never becomes "shaking"); otherwise it becomes the vocabulary word at
+    Damerau (OSA) distance 1, or 2 for long words, if there is one ("siezure" -> "seizure").
+    """
+
+    def __init__(self, vocabulary: Iterable[str], language: str = "en") -> None:
+        self._vocabulary = sorted({word for word in vocabulary if word.isalpha() and len(word) > 2})
+        self._vocabulary_set = frozenset(self._vocabulary)
+        self._dictionary = SpellChecker(language=language, distance=1).word_frequency
+        self.correct = lru_cache(maxsize=65536)(self._correct)
+
+    def _is_known(self, word: str) -> bool:
+        if word in self._vocabulary_set:
+            return True
+        return self._dictionary[word] >= _KNOWN_WORD_MIN_FREQUENCY
+
+    def _correct(self, word: str) -> str:
+        if len(word) < 4 or not word.isalpha() or self._is_known(word):
+            return word
+        max_distance = 1 if len(word) < 8 else 2
+        best = process.extractOne(
+            word, self._vocabulary, scorer=OSA.distance, score_cutoff=max_distance
+        )
+        if best is None:
+            return word
+        candidate = best[0]
+        # Four-letter words are only repaired by a missing letter ("cogh" -> "cough"), since
+        # a changed letter there too often makes another real word.
+        if len(word) == 4 and len(candidate) != 5:
+            return word
+        return candidate

@@ -1,0 +1,102 @@
+"""Tokenising and normalising patient chat text, keeping offsets into the original."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from functools import lru_cache
+
+import snowballstemmer
+
+# A word (letters/digits, inner apostrophes, an optional decimal part) or one symbol.
+_TOKEN_RE = re.compile(r"[^\W_]+(?:['’][^\W_]+)*(?:[.,]\d+)?|[^\w\s]", re.UNICODE)
+_APOSTROPHES = str.maketrans({"’": "'", "‘": "'", "`": "'"})
+_STEMMER = snowballstemmer.stemmer("english")
+
+
+@dataclass(frozen=True, slots=True)
+class Token:
+    """One normalised word of a message, with its span in the original text."""
+
+    text: str
+    start: int
+    end: int
+    sentence: int
+    is_word: bool
+
+
+@lru_cache(maxsize=65536)
+def stem(word: str) -> str:
+    """Snowball stem of an English word ("eyes" -> "eye", "bleeding" -> "bleed")."""
+    return _STEMMER.stemWord(word)
+
+
+def clean(text: str) -> str:
+    """Unicode-normalise text so that look-alike characters compare equal."""
+    return unicodedata.normalize("NFKC", text).translate(_APOSTROPHES)
+
+
+def _split_word(word: str, normalize: Mapping[str, str]) -> list[str]:
+    """Map one lower-cased raw word to normalised words (contractions, text-speak)."""
+    if word in normalize:
+        return normalize[word].split()
+    if "'" in word:
+        head, _, tail = word.partition("'")
+        if tail == "t" and head.endswith("n"):  # "shouldn't" -> "should not"
+            return [head[:-1], "not"] if head[:-1] else ["not"]
+        if tail in {"s", "d", "ll", "re", "ve", "m"}:  # possessive / contracted verb
+            return _split_word(head, normalize)
+        return [head, tail]
+    return [word]
+
+
+def tokenize(
+    text: str,
+    *,
+    normalize: Mapping[str, str],
+    sentence_breaks: frozenset[str],
+    correct: Callable[[str], str] | None = None,
+) -> list[Token]:
+    """Split text into normalised tokens, numbering sentences.
+
+    `correct` maps an unknown word to its corrected spelling (or itself).
+    """
+    text = clean(text)
+    tokens: list[Token] = []
+    sentence = 0
+    previous_end = 0
+    for match in _TOKEN_RE.finditer(text):
+        raw = match.group()
+        start, end = match.span()
+        if tokens and "\n" in text[previous_end:start]:
+            sentence += 1
+        previous_end = end
+        lowered = raw.casefold()
+        if not (lowered[0].isalnum()):
+            tokens.append(Token(lowered, start, end, sentence, False))
+            if lowered in sentence_breaks:
+                sentence += 1
+            continue
+        for word in _split_word(lowered, normalize):
+            if correct is not None and word.isalpha():
+                word = correct(word)
+                if word in normalize:  # a corrected word may itself be text-speak
+                    for part in normalize[word].split():
+                        tokens.append(Token(part, start, end, sentence, True))
+                    continue
+            tokens.append(Token(word, start, end, sentence, True))
+    return tokens
+
+
+def normalize_phrase(phrase: str, normalize: Mapping[str, str]) -> list[str]:
+    """Normalise a lexicon or cue phrase the same way as message words."""
+    words: list[str] = []
+    for match in _TOKEN_RE.finditer(clean(phrase)):
+        raw = match.group().casefold()
+        if raw[0].isalnum():
+            words.extend(_split_word(raw, normalize))
+        else:
+            words.append(raw)
+    return words

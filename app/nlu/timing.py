@@ -1,0 +1,127 @@
+"""Infusion window, time since stopping natalizumab, and body temperatures, from text."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+# The infusion window of protocol rule 5: during the infusion or up to 2 hours after it.
+WINDOW_HOURS = 2.0
+WINDOWS = ("during", "within_2h", "later", "unknown")
+
+_NUMBER_WORDS = {
+    "a": 1, "an": 1, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6,
+    "seven": 7, "eight": 8, "nine": 9, "ten": 10, "eleven": 11, "twelve": 12, "fifteen": 15,
+    "twenty": 20, "thirty": 30, "forty": 40, "fifty": 50, "half an": 0.5, "a few": 3,
+    "a couple of": 2, "couple of": 2, "several": 4, "few": 3, "couple": 2,
+}  # fmt: skip
+_UNIT_HOURS = {
+    "minute": 1 / 60, "minutes": 1 / 60, "min": 1 / 60, "mins": 1 / 60,
+    "hour": 1, "hours": 1, "h": 1, "day": 24, "days": 24, "week": 168, "weeks": 168,
+    "fortnight": 336, "month": 730, "months": 730, "year": 8760, "years": 8760,
+}  # fmt: skip
+_NUMBER = r"\d+(?:[.,]\d+)?|half an|a few|a couple of|couple of|several|an?|" + "|".join(
+    sorted((w for w in _NUMBER_WORDS if " " not in w and w not in {"a", "an"}), key=len, reverse=True)
+)
+DURATION = (
+    rf"(?P<num>{_NUMBER})\s*(?:-|to)?\s*(?:\d+\s*)?"
+    rf"(?P<unit>minutes?|mins?|hours?|h|days?|weeks?|fortnight|months?|years?)"
+)
+_DURATION_RE = re.compile(rf"\b{DURATION}\b|\b(?P<fortnight>a fortnight)\b")
+
+
+def duration_hours(text: str) -> float | None:
+    """Hours in the first amount of time written in `text` ("40 minutes" -> 0.67)."""
+    match = _DURATION_RE.search(text)
+    if match is None:
+        return None
+    if match.group("fortnight"):
+        return _UNIT_HOURS["fortnight"]
+    number = match.group("num")
+    value = _NUMBER_WORDS.get(number)
+    if value is None:
+        value = float(number.replace(",", "."))
+    return value * _UNIT_HOURS[match.group("unit")]
+
+
+@dataclass(frozen=True)
+class TimingRules:
+    """Compiled infusion-window and stopped-treatment patterns of one language."""
+
+    during: tuple[re.Pattern[str], ...]
+    within_2h: tuple[re.Pattern[str], ...]
+    since: tuple[re.Pattern[str], ...]
+    later: tuple[re.Pattern[str], ...]
+    stopped: tuple[re.Pattern[str], ...]
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any]) -> TimingRules:
+        def compile_all(key: str) -> tuple[re.Pattern[str], ...]:
+            patterns = []
+            for pattern in config.get(key) or []:
+                source = pattern.replace("DUR", f"(?:{DURATION})")
+                try:
+                    patterns.append(re.compile(source))
+                except re.error as error:
+                    raise ValueError(f"infusion_window.{key}: bad pattern {pattern!r}: {error}")
+            return tuple(patterns)
+
+        return cls(
+            during=compile_all("during"),
+            within_2h=compile_all("within_2h"),
+            since=compile_all("since_patterns"),
+            later=compile_all("later"),
+            stopped=compile_all("stopped_patterns"),
+        )
+
+    def infusion_window(self, text: str) -> str:
+        """`during`, `within_2h`, `later` or `unknown` for a normalised message."""
+        found: set[str] = set()
+        if any(p.search(text) for p in self.during):
+            found.add("during")
+        if any(p.search(text) for p in self.within_2h):
+            found.add("within_2h")
+        for pattern in self.since:
+            for match in pattern.finditer(text):
+                hours = duration_hours(match.group())
+                if hours is not None:
+                    found.add("within_2h" if hours <= WINDOW_HOURS else "later")
+        if any(p.search(text) for p in self.later):
+            found.add("later")
+        for window in WINDOWS:  # the most recent window wins: it is the safer reading
+            if window in found:
+                return window
+        return "unknown"
+
+    def months_since_stopped(self, text: str) -> float | None:
+        """Months since the patient stopped natalizumab, when the message says so."""
+        for pattern in self.stopped:
+            match = pattern.search(text)
+            if match:
+                hours = duration_hours(match.group())
+                if hours is not None:
+                    return round(hours / _UNIT_HOURS["month"], 1)
+        return None
+
+
+# A temperature reading: 38.0 C or 100.4 F and above is a fever.
+FEVER_CELSIUS = 38.0
+FEVER_FAHRENHEIT = 100.4
+
+
+def temperature_value(number: str) -> float | None:
+    """Parse "38,4" / "101.3" to a float; None when not a number."""
+    try:
+        return float(number.replace(",", "."))
+    except ValueError:
+        return None
+
+
+def is_fever(value: float) -> bool:
+    """True for a body temperature at or above the fever threshold (C or F)."""
+    if 34 <= value <= 43:
+        return value >= FEVER_CELSIUS
+    if 93 <= value <= 110:
+        return value >= FEVER_FAHRENHEIT
+    return False

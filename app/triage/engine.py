@@ -1,0 +1,139 @@
+"""The triage engine: symptom mentions + context -> level, categories, guidance, questions.
+
+Pure functions over the protocol data; no I/O.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from app.nlu.models import MessageParse, SymptomMention
+from app.triage.protocol import LEVEL_RANK, GuidanceLine, Protocol
+
+IN_WINDOW = frozenset({"during", "within_2h"})
+ASK_INTENT_PREFIX = "ask_"
+
+
+@dataclass(frozen=True)
+class TriageContext:
+    """What the conversation already knows (answers to earlier questions)."""
+
+    infusion_window: str = "unknown"
+
+
+@dataclass
+class TriageResult:
+    level: str
+    categories: list[str]
+    guidance: list[GuidanceLine] = field(default_factory=list)
+    questions: list[str] = field(default_factory=list)
+    infusion_window: str = "unknown"
+
+
+def _categorise(
+    mentions: list[SymptomMention], protocol: Protocol, in_window: bool
+) -> list[tuple[int, str]]:
+    """(text position, category) for each mention, after window, combination and severity."""
+    concepts = {mention.concept for mention in mentions}
+    assigned: list[tuple[SymptomMention, str]] = []
+    for mention in mentions:
+        concept = protocol.concepts[mention.concept]
+        category = concept.category
+        if in_window and concept.in_window:
+            if not concept.in_window_needs or concepts & concept.in_window_needs:
+                category = concept.in_window
+        assigned.append((mention, category))
+
+    combined: list[tuple[int, str]] = []
+    consumed: set[str] = set()
+    for combination in protocol.combinations:
+        if not all(part in concepts for part in combination.all):
+            continue
+        if combination.any and not concepts.intersection(combination.any):
+            continue
+        involved = [m for m in mentions if m.concept in combination.all or m.concept in combination.any]
+        if combination.modifiers and not any(
+            m.concept in combination.all and all(getattr(m, mod) for mod in combination.modifiers)
+            for m in involved
+        ):
+            continue
+        combined.append((min(m.start for m in involved), combination.category))
+        if combination.replaces:
+            rank = LEVEL_RANK[protocol.level_of(combination.category)]
+            # A combination never hides a part that is already at a higher level.
+            consumed.update(
+                m.concept
+                for m, category in assigned
+                if m.concept in combination.all and LEVEL_RANK[protocol.level_of(category)] <= rank
+            )
+
+    result = list(combined)
+    for mention, category in assigned:
+        if mention.concept in consumed:
+            continue
+        if mention.severe and protocol.level_of(category) == protocol.severity_from_level:
+            category = protocol.severity_category
+        result.append((mention.start, category))
+    return result
+
+
+def _ordered(found: Iterable[tuple[int, str]], protocol: Protocol) -> list[str]:
+    """Distinct categories, highest level first, then order of appearance."""
+    ranked = sorted(found, key=lambda item: (-LEVEL_RANK[protocol.level_of(item[1])], item[0]))
+    return list(dict.fromkeys(category for _, category in ranked))
+
+
+def _guidance(level: str, categories: list[str], protocol: Protocol) -> list[GuidanceLine]:
+    lines: list[GuidanceLine] = []
+    at_level = [c for c in categories if protocol.level_of(c) == level]
+    if level == "urgent" and any(protocol.categories[c].stop_next_dose for c in at_level):
+        lines.append(protocol.stop_next_dose)
+    level_lines = protocol.level_guidance.get(level)
+    if level_lines:
+        lines.extend(level_lines.before)
+    for category in categories:
+        lines.extend(protocol.categories[category].guidance)
+    if level_lines:
+        lines.extend(level_lines.after)
+    return list(dict.fromkeys(lines))
+
+
+def triage(
+    parse: MessageParse, protocol: Protocol, context: TriageContext | None = None
+) -> TriageResult:
+    """Triage one parsed message under the protocol."""
+    context = context or TriageContext()
+    window = parse.infusion_window if parse.infusion_window != "unknown" else context.infusion_window
+    in_window = window in IN_WINDOW
+    present = [m for m in parse.symptoms if m.present]
+
+    if present:
+        categories = _ordered(_categorise(present, protocol, in_window), protocol)
+        level = max((protocol.level_of(c) for c in categories), key=LEVEL_RANK.__getitem__)
+        questions = []
+        if window == "unknown" and level != "emergency":
+            if any(protocol.concepts[m.concept].asks_window for m in present):
+                questions.append("infusion_window")
+        return TriageResult(level, categories, _guidance(level, categories, protocol), questions, window)
+
+    # No symptom reported now: a question about the medicine or about a symptom is `info`.
+    hypothetical = [
+        m for m in parse.symptoms if m.hypothetical and not (m.negated or m.family or m.historical)
+    ]
+    asked = parse.is_question or parse.intent.name.startswith(ASK_INTENT_PREFIX)
+    topics = list(dict.fromkeys(t.topic for t in parse.topics)) if asked else []
+    if not topics and not hypothetical and parse.intent.name.startswith(ASK_INTENT_PREFIX):
+        topic = parse.intent.name.removeprefix(ASK_INTENT_PREFIX)
+        if topic in protocol.info_topics:
+            topics = [topic]
+    if hypothetical or topics:
+        symptom_categories = _ordered(_categorise(hypothetical, protocol, in_window), protocol)
+        guidance: list[GuidanceLine] = []
+        for category in symptom_categories:
+            guidance.extend(protocol.categories[category].guidance)
+        for topic in topics:
+            guidance.extend(protocol.info_topics[topic].answer)
+        categories = symptom_categories + [t for t in topics if t not in symptom_categories]
+        return TriageResult("info", categories, list(dict.fromkeys(guidance)), [], window)
+    return TriageResult("none", [], [], [], window)

@@ -1,0 +1,67 @@
+"""The triage core as one object: NLU + protocol engine, loaded once, used everywhere."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from app.nlu.models import MessageParse
+from app.nlu.pipeline import NLU
+from app.triage.engine import TriageContext, TriageResult, triage
+from app.triage.protocol import Protocol, default_protocol
+
+
+class Triager:
+    """Turns patient free text into the triage JSON of the design contract."""
+
+    def __init__(self, protocol: Protocol | None = None) -> None:
+        self.protocol = protocol or default_protocol()
+        self.nlu = NLU(
+            concepts=frozenset(self.protocol.concepts),
+            topics=frozenset(self.protocol.info_topics),
+        )
+
+    def parse(self, text: str, lang: str | None = None) -> MessageParse:
+        return self.nlu.parse(text, lang)
+
+    def assess(
+        self, text: str, lang: str | None = None, context: TriageContext | None = None
+    ) -> tuple[MessageParse, TriageResult]:
+        parse = self.nlu.parse(text, lang)
+        return parse, triage(parse, self.protocol, context)
+
+    def triage_json(
+        self, text: str, lang: str | None = None, context: TriageContext | None = None
+    ) -> dict[str, Any]:
+        parse, result = self.assess(text, lang, context)
+        return to_json(parse, result)
+
+
+def to_json(parse: MessageParse, result: TriageResult) -> dict[str, Any]:
+    """The triage JSON shape of design.md."""
+    return {
+        "level": result.level,
+        "categories": result.categories,
+        "symptoms": [
+            {
+                "concept": m.concept,
+                "category": None,
+                "text": m.text,
+                "start": m.start,
+                "end": m.end,
+                "negated": m.negated,
+                "hypothetical": m.hypothetical,
+                "historical": m.historical,
+                "family": m.family,
+                "uncertain": m.uncertain,
+                "severe": m.severe,
+                "sudden": m.sudden,
+            }
+            for m in parse.symptoms
+        ],
+        "intent": {"name": parse.intent.name, "confidence": round(parse.intent.confidence, 4)},
+        "guidance": [line.to_dict() for line in result.guidance],
+        "questions": result.questions,
+        "lang": parse.lang,
+        "infusion_window": result.infusion_window,
+        "months_since_stopped": parse.months_since_stopped,
+    }
