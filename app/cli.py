@@ -139,9 +139,11 @@ def _print_report(path: Path, summary: dict[str, Any]) -> None:
             )
     else:
         out.print("[bold green]No red flag under-triaged.[/bold green]")
-    out.print(f"Exact level: {summary['exact_level']:.1%}   over-triage rate: "
-              f"{summary['over_triaged_rate']:.1%}   first-category recall: "
-              f"{summary['first_category_recall']:.1%}")
+    out.print(
+        f"Exact level: {summary['exact_level']:.1%}   over-triage rate: "
+        f"{summary['over_triaged_rate']:.1%}   first-category recall: "
+        f"{summary['first_category_recall']:.1%}"
+    )
 
     matrix = Table(title="Confusion matrix (rows: expected, columns: predicted)")
     matrix.add_column("expected")
@@ -155,7 +157,9 @@ def _print_report(path: Path, summary: dict[str, Any]) -> None:
     for column in ("level", "support", "exact", "at or above"):
         sensitivity.add_column(column, justify="right")
     for level, row in summary["sensitivity"].items():
-        sensitivity.add_row(level, str(row["support"]), f"{row['exact']:.1%}", f"{row['at_or_above']:.1%}")
+        sensitivity.add_row(
+            level, str(row["support"]), f"{row['exact']:.1%}", f"{row['at_or_above']:.1%}"
+        )
     out.print(sensitivity)
 
     categories = Table(title="Category recall")

@@ -62,7 +62,7 @@ class Report:
     def to_dict(self) -> dict[str, Any]:
         total = len(self.outcomes)
         exact = sum(o.level == o.item.level for o in self.outcomes)
-        confusion = {e: {p: 0 for p in LEVELS} for e in LEVELS}
+        confusion = {e: dict.fromkeys(LEVELS, 0) for e in LEVELS}
         for o in self.outcomes:
             confusion[o.item.level][o.level] += 1
         sensitivity = {}
@@ -74,7 +74,9 @@ class Report:
                     "exact": round(confusion[level][level] / support, 4),
                     "at_or_above": round(
                         sum(
-                            n for p, n in confusion[level].items() if LEVEL_RANK[p] >= LEVEL_RANK[level]
+                            n
+                            for p, n in confusion[level].items()
+                            if LEVEL_RANK[p] >= LEVEL_RANK[level]
                         )
                         / support,
                         4,
@@ -99,9 +101,14 @@ class Report:
             "wrong_level": [_row(o) for o in self.outcomes if o.level != o.item.level],
             "confusion": confusion,
             "sensitivity": sensitivity,
-            "first_category_recall": round(first_hits / with_categories, 4) if with_categories else 1.0,
+            "first_category_recall": round(first_hits / with_categories, 4)
+            if with_categories
+            else 1.0,
             "category_recall": {
-                c: {"support": category_totals[c], "recall": round(category_hits[c] / category_totals[c], 4)}
+                c: {
+                    "support": category_totals[c],
+                    "recall": round(category_hits[c] / category_totals[c], 4),
+                }
                 for c in sorted(category_totals)
             },
             "missed_first_category": [_row(o) for o in self.outcomes if not o.category_hit],

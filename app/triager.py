@@ -44,7 +44,7 @@ def to_json(parse: MessageParse, result: TriageResult) -> dict[str, Any]:
         "symptoms": [
             {
                 "concept": m.concept,
-                "category": None,
+                "category": category,
                 "text": m.text,
                 "start": m.start,
                 "end": m.end,
@@ -56,7 +56,7 @@ def to_json(parse: MessageParse, result: TriageResult) -> dict[str, Any]:
                 "severe": m.severe,
                 "sudden": m.sudden,
             }
-            for m in parse.symptoms
+            for m, category in zip(parse.symptoms, result.mention_categories, strict=True)
         ],
         "intent": {"name": parse.intent.name, "confidence": round(parse.intent.confidence, 4)},
         "guidance": [line.to_dict() for line in result.guidance],

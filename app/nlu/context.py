@@ -38,6 +38,7 @@ class CueRule:
     patient_proxy: PhraseSet
     max_tokens: int
     year_pattern: bool
+    own_terminators_only: bool
 
 
 @dataclass(frozen=True)
@@ -56,6 +57,7 @@ class ContextRules:
             self.lang: str = data["lang"]
             self.normalize: dict[str, str] = {str(k): str(v) for k, v in data["normalize"].items()}
             self.glue_words = frozenset(data["glue_words"])
+            self.surface_only = frozenset(data.get("surface_only") or [])
             self.sentence_breaks = frozenset(data["sentence_breaks"])
             self.terminators = PhraseSet(data["terminators"], self.normalize)
             self.cues = {flag: self._cue(flag, data["cues"][flag]) for flag in FLAGS}
@@ -85,6 +87,7 @@ class ContextRules:
             patient_proxy=phrases("patient_proxy"),
             max_tokens=spec["max_tokens"],
             year_pattern=bool(spec.get("year_pattern")),
+            own_terminators_only=bool(spec.get("own_terminators_only")),
         )
 
     def vocabulary(self) -> set[str]:
@@ -100,9 +103,9 @@ class ContextRules:
     # ----------------------------------------------------------------- scopes
 
     def _is_terminator(self, words: list[str], position: int, rule: CueRule) -> bool:
-        return bool(
-            self.terminators.match_at(words, position) or rule.terminators.match_at(words, position)
-        )
+        if rule.terminators.match_at(words, position):
+            return True
+        return not rule.own_terminators_only and bool(self.terminators.match_at(words, position))
 
     def scopes(self, words: list[str], rule: CueRule, *, is_question: bool) -> list[Scope]:
         """Scopes of one flag's cues within one sentence's words."""
@@ -123,7 +126,9 @@ class ContextRules:
                     found.append(self._scope(words, rule, "backward", position, position + 1))
         return found
 
-    def _scope(self, words: list[str], rule: CueRule, direction: str, start: int, end: int) -> Scope:
+    def _scope(
+        self, words: list[str], rule: CueRule, direction: str, start: int, end: int
+    ) -> Scope:
         if direction == "forward":
             stop = end
             while stop < len(words) and stop - end < rule.max_tokens:

@@ -7,7 +7,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 
 from app.nlu.context import FLAGS, ContextRules, is_question
-from app.nlu.lexicon import Lexicon, PhraseMatch
+from app.nlu.lexicon import SURFACE_PREFIX, Lexicon, PhraseMatch
 from app.nlu.models import SymptomMention, TopicMention
 from app.nlu.spelling import SpellingCorrector
 from app.nlu.text import Token, stem, tokenize
@@ -46,6 +46,7 @@ class Extractor:
             {"symptom": symptom_synonyms, "info_topic": topic_synonyms},
             normalize=rules.normalize,
             glue_words=rules.glue_words,
+            surface_only=rules.surface_only,
         )
         vocabulary = self.lexicon.words | rules.vocabulary()
         for examples in data.lookups.values():
@@ -97,7 +98,10 @@ class Extractor:
         self, text: str, tokens: list[Token], *, is_question: bool, patient_proxy: bool
     ) -> tuple[list[SymptomMention], list[TopicMention]]:
         words = [token.text for token in tokens]
-        keys = [frozenset({stem(w)}) if t.is_word else frozenset() for w, t in zip(words, tokens)]
+        keys = [
+            frozenset({stem(t.text), SURFACE_PREFIX + t.text}) if t.is_word else frozenset()
+            for t in tokens
+        ]
         readings = self._temperatures(text, tokens)
         for position, fever in readings.items():
             if fever:  # a reading of 38.0 C / 100.4 F or more is the concept "fever"
@@ -105,7 +109,15 @@ class Extractor:
         matches = self.lexicon.match(keys)
         if readings and not any(readings.values()):
             # "temp 37.2": the word "temp" names a normal reading, not a fever
-            matches = [m for m in matches if not (m.phrase.value == "fever" and len(m.positions) == 1 and words[m.first] in _FEVER_WORDS)]
+            matches = [
+                m
+                for m in matches
+                if not (
+                    m.phrase.value == "fever"
+                    and len(m.positions) == 1
+                    and words[m.first] in _FEVER_WORDS
+                )
+            ]
         if not matches:
             return [], []
         scopes = {
@@ -132,7 +144,9 @@ class Extractor:
         return symptoms, topics
 
     def _severe(self, words: list[str]) -> bool:
-        blocked = {p for start, end in self.rules.severe_pseudo.find_all(words) for p in range(start, end)}
+        blocked = {
+            p for start, end in self.rules.severe_pseudo.find_all(words) for p in range(start, end)
+        }
         for start, end in self.rules.severe.find_all(words):
             if not blocked.intersection(range(start, end)):
                 return True
@@ -140,10 +154,18 @@ class Extractor:
             following = " ".join(words[end : end + 6])
             rest = following[_LONG_DURATION.match(following).end() :]
             hours = duration_hours(rest) if rest else None
-            if hours is None or " ago" in following or not re.match(r"^\S*\d|^(?:a|an|one|two|three|four|five|six|seven|eight|nine|ten|few|couple|several|half)\b", rest):
+            if (
+                hours is None
+                or " ago" in following
+                or not re.match(
+                    r"^\S*\d|^(?:a|an|one|two|three|four|five|six|seven|eight|nine|ten|few|couple|several|half)\b",
+                    rest,
+                )
+            ):
                 continue
             if hours > self.rules.long_duration_days * 24 or (
-                hours >= self.rules.long_duration_days * 24 and following.startswith(("over", "more"))
+                hours >= self.rules.long_duration_days * 24
+                and following.startswith(("over", "more"))
             ):
                 return True
         return False

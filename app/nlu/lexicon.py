@@ -12,9 +12,19 @@ from app.nlu.text import normalize_phrase, stem
 # Extra words allowed inside a match beyond the phrase's own ("eyes look kind of yellow").
 MAX_GAP = 4
 # Out-of-order words must lie within this many extra tokens of each other.
-REORDER_GAP = 2
+REORDER_GAP = 1
 # Above this many position combinations a match is checked greedily instead.
 _MAX_COMBINATIONS = 256
+
+
+SURFACE_PREFIX = "="
+
+
+def key_of(word: str, surface_only: frozenset[str]) -> str:
+    """The matching key of a lexicon word: its stem, or its exact form for words whose
+    inflections mean something else ("fainted" must not match "faint")."""
+    word_stem = stem(word)
+    return SURFACE_PREFIX + word if word_stem in surface_only else word_stem
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,6 +62,7 @@ class Lexicon:
         *,
         normalize: Mapping[str, str],
         glue_words: frozenset[str],
+        surface_only: frozenset[str] = frozenset(),
     ) -> None:
         self.phrases: list[Phrase] = []
         self.words: set[str] = set()
@@ -64,7 +75,7 @@ class Lexicon:
                     content = [w for w in words if w not in glue_words] or words
                     if not content:
                         continue
-                    stems = tuple(stem(word) for word in content)
+                    stems = tuple(key_of(word, surface_only) for word in content)
                     phrase_id = len(self.phrases)
                     self.phrases.append(Phrase(entity, value, example, stems))
                     for key in stems:
@@ -96,7 +107,9 @@ class Lexicon:
         return kept
 
 
-def _tightest(stems: tuple[str, ...], positions_by_key: Mapping[str, list[int]]) -> tuple[int, ...] | None:
+def _tightest(
+    stems: tuple[str, ...], positions_by_key: Mapping[str, list[int]]
+) -> tuple[int, ...] | None:
     """The tightest set of distinct positions covering all stems, if within the window."""
     options = [positions_by_key[key] for key in stems]
     limit = len(stems) + MAX_GAP

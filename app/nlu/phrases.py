@@ -18,7 +18,8 @@ class PhraseSet:
             if words:
                 by_first[words[0]].append(words)
         self._by_first = {
-            first: sorted(set(options), key=len, reverse=True) for first, options in by_first.items()
+            first: sorted(set(options), key=len, reverse=True)
+            for first, options in by_first.items()
         }
 
     def __bool__(self) -> bool:
@@ -47,4 +48,6 @@ class PhraseSet:
 
     def words(self) -> set[str]:
         """Every word used by any phrase (for the spelling vocabulary)."""
-        return {word for options in self._by_first.values() for option in options for word in option}
+        return {
+            word for options in self._by_first.values() for option in options for word in option
+        }

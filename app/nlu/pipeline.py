@@ -55,8 +55,9 @@ class NLU:
             data = load_language(lang, data_dir)
             unknown = sorted(set(data.synonyms) - concepts - topics)
             if unknown:
+                names = ", ".join(unknown)
                 raise LexiconError(
-                    f"nlu_data/{lang}: synonyms for unknown concepts or topics: {', '.join(unknown)}"
+                    f"nlu_data/{lang}: synonyms for unknown concepts/topics: {names}"
                 )
             rules = load_rules(lang)
             self.models[lang] = LanguageModel(

@@ -36,14 +36,22 @@ class SpellingCorrector:
         if len(word) < 4 or not word.isalpha() or self._is_known(word):
             return word
         max_distance = 1 if len(word) < 8 else 2
-        best = process.extractOne(
-            word, self._vocabulary, scorer=OSA.distance, score_cutoff=max_distance
+        found = process.extract(
+            word, self._vocabulary, scorer=OSA.distance, score_cutoff=max_distance, limit=20
         )
-        if best is None:
-            return word
-        candidate = best[0]
         # Four-letter words are only repaired by a missing letter ("cogh" -> "cough"), since
         # a changed letter there too often makes another real word.
-        if len(word) == 4 and len(candidate) != 5:
+        candidates = [
+            (distance, candidate)
+            for candidate, distance, _ in found
+            if len(word) > 4 or len(candidate) == len(word) + 1
+        ]
+        if not candidates:
             return word
-        return candidate
+        # Closest first; then the same first letter; then a dropped letter ("bruse" ->
+        # "bruise", the commonest typo) before a changed one ("brush"); alphabetical last.
+        _, best = min(
+            candidates,
+            key=lambda c: (c[0], c[1][0] != word[0], len(c[1]) != len(word) + 1, c[1]),
+        )
+        return best

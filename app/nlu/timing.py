@@ -22,7 +22,9 @@ _UNIT_HOURS = {
     "fortnight": 336, "month": 730, "months": 730, "year": 8760, "years": 8760,
 }  # fmt: skip
 _NUMBER = r"\d+(?:[.,]\d+)?|half an|a few|a couple of|couple of|several|an?|" + "|".join(
-    sorted((w for w in _NUMBER_WORDS if " " not in w and w not in {"a", "an"}), key=len, reverse=True)
+    sorted(
+        (w for w in _NUMBER_WORDS if " " not in w and w not in {"a", "an"}), key=len, reverse=True
+    )
 )
 DURATION = (
     rf"(?P<num>{_NUMBER})\s*(?:-|to)?\s*(?:\d+\s*)?"
@@ -64,7 +66,8 @@ class TimingRules:
                 try:
                     patterns.append(re.compile(source))
                 except re.error as error:
-                    raise ValueError(f"infusion_window.{key}: bad pattern {pattern!r}: {error}")
+                    message = f"infusion_window.{key}: bad pattern {pattern!r}: {error}"
+                    raise ValueError(message) from None
             return tuple(patterns)
 
         return cls(

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import os
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import yaml
 
-NLU_DATA_DIR = Path(__file__).resolve().parents[2] / "nlu_data"
+# The repo's nlu_data/ beside app/; an installed copy (e.g. the Docker image) sets
+# TRIAGE_NLU_DATA to where nlu_data/ was copied.
+NLU_DATA_DIR = Path(
+    os.environ.get("TRIAGE_NLU_DATA") or Path(__file__).resolve().parents[2] / "nlu_data"
+)
 SUPPORTED_VERSION = "3.1"
 _ITEM_KINDS = ("intent", "synonym", "lookup", "regex")
 
@@ -47,7 +52,7 @@ def load_file(path: Path, into: TrainingData) -> None:
     if not isinstance(document, dict) or "nlu" not in document:
         raise TrainingDataError(f"{path}: not a Rasa NLU file (no 'nlu' key)")
     if str(document.get("version")) != SUPPORTED_VERSION:
-        raise TrainingDataError(f"{path}: version must be \"{SUPPORTED_VERSION}\"")
+        raise TrainingDataError(f'{path}: version must be "{SUPPORTED_VERSION}"')
     for index, item in enumerate(document["nlu"] or []):
         where = f"{path.name} item {index + 1}"
         kinds = [kind for kind in _ITEM_KINDS if kind in item]

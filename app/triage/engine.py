@@ -29,12 +29,15 @@ class TriageResult:
     guidance: list[GuidanceLine] = field(default_factory=list)
     questions: list[str] = field(default_factory=list)
     infusion_window: str = "unknown"
+    # The category each mention of the parse counted towards (its own one when not present).
+    mention_categories: list[str] = field(default_factory=list)
 
 
 def _categorise(
     mentions: list[SymptomMention], protocol: Protocol, in_window: bool
-) -> list[tuple[int, str]]:
-    """(text position, category) for each mention, after window, combination and severity."""
+) -> tuple[list[tuple[int, str]], dict[int, str]]:
+    """(text position, category) found, and the category of each mention by its id(),
+    after window, combination and severity rules."""
     concepts = {mention.concept for mention in mentions}
     assigned: list[tuple[SymptomMention, str]] = []
     for mention in mentions:
@@ -46,19 +49,25 @@ def _categorise(
         assigned.append((mention, category))
 
     combined: list[tuple[int, str]] = []
+    combined_of: dict[int, str] = {}
     consumed: set[str] = set()
     for combination in protocol.combinations:
         if not all(part in concepts for part in combination.all):
             continue
         if combination.any and not concepts.intersection(combination.any):
             continue
-        involved = [m for m in mentions if m.concept in combination.all or m.concept in combination.any]
+        involved = [
+            m for m in mentions if m.concept in combination.all or m.concept in combination.any
+        ]
         if combination.modifiers and not any(
             m.concept in combination.all and all(getattr(m, mod) for mod in combination.modifiers)
             for m in involved
         ):
             continue
         combined.append((min(m.start for m in involved), combination.category))
+        for m in involved:
+            if m.concept in combination.all:
+                combined_of.setdefault(id(m), combination.category)
         if combination.replaces:
             rank = LEVEL_RANK[protocol.level_of(combination.category)]
             # A combination never hides a part that is already at a higher level.
@@ -69,13 +78,16 @@ def _categorise(
             )
 
     result = list(combined)
+    by_mention: dict[int, str] = {}
     for mention, category in assigned:
         if mention.concept in consumed:
+            by_mention[id(mention)] = combined_of.get(id(mention), category)
             continue
         if mention.severe and protocol.level_of(category) == protocol.severity_from_level:
             category = protocol.severity_category
         result.append((mention.start, category))
-    return result
+        by_mention[id(mention)] = category
+    return result, by_mention
 
 
 def _ordered(found: Iterable[tuple[int, str]], protocol: Protocol) -> list[str]:
@@ -104,18 +116,29 @@ def triage(
 ) -> TriageResult:
     """Triage one parsed message under the protocol."""
     context = context or TriageContext()
-    window = parse.infusion_window if parse.infusion_window != "unknown" else context.infusion_window
+    window = (
+        parse.infusion_window if parse.infusion_window != "unknown" else context.infusion_window
+    )
     in_window = window in IN_WINDOW
     present = [m for m in parse.symptoms if m.present]
 
+    def categories_of(by_mention: dict[int, str]) -> list[str]:
+        return [
+            by_mention.get(id(m), protocol.concepts[m.concept].category) for m in parse.symptoms
+        ]
+
     if present:
-        categories = _ordered(_categorise(present, protocol, in_window), protocol)
+        found, by_mention = _categorise(present, protocol, in_window)
+        categories = _ordered(found, protocol)
         level = max((protocol.level_of(c) for c in categories), key=LEVEL_RANK.__getitem__)
         questions = []
         if window == "unknown" and level != "emergency":
             if any(protocol.concepts[m.concept].asks_window for m in present):
                 questions.append("infusion_window")
-        return TriageResult(level, categories, _guidance(level, categories, protocol), questions, window)
+        guidance = _guidance(level, categories, protocol)
+        return TriageResult(
+            level, categories, guidance, questions, window, categories_of(by_mention)
+        )
 
     # No symptom reported now: a question about the medicine or about a symptom is `info`.
     hypothetical = [
@@ -128,12 +151,15 @@ def triage(
         if topic in protocol.info_topics:
             topics = [topic]
     if hypothetical or topics:
-        symptom_categories = _ordered(_categorise(hypothetical, protocol, in_window), protocol)
+        found, by_mention = _categorise(hypothetical, protocol, in_window)
+        symptom_categories = _ordered(found, protocol)
         guidance: list[GuidanceLine] = []
         for category in symptom_categories:
             guidance.extend(protocol.categories[category].guidance)
         for topic in topics:
             guidance.extend(protocol.info_topics[topic].answer)
         categories = symptom_categories + [t for t in topics if t not in symptom_categories]
-        return TriageResult("info", categories, list(dict.fromkeys(guidance)), [], window)
-    return TriageResult("none", [], [], [], window)
+        return TriageResult(
+            "info", categories, list(dict.fromkeys(guidance)), [], window, categories_of(by_mention)
+        )
+    return TriageResult("none", [], [], [], window, categories_of({}))

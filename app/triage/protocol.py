@@ -136,7 +136,9 @@ def parse_protocol(data: dict[str, Any]) -> Protocol:
         if name in categories:
             raise ProtocolError(f"{where}: name already used by a category")
         topics[name] = InfoTopic(
-            name, str(_require(spec, "source", where)), _lines(_require(spec, "answer", where), f"{where}.answer")
+            name,
+            str(_require(spec, "source", where)),
+            _lines(_require(spec, "answer", where), f"{where}.answer"),
         )
 
     def check_category(name: Any, where: str) -> str:
@@ -196,7 +198,10 @@ def parse_protocol(data: dict[str, Any]) -> Protocol:
     severity = _require(data, "severity", "protocol")
     stop = _require(data, "stop_next_dose", "protocol")
     questions = {
-        name: GuidanceLine(str(_require(q, "text", f"questions.{name}")), str(_require(q, "source", f"questions.{name}")))
+        name: GuidanceLine(
+            str(_require(q, "text", f"questions.{name}")),
+            str(_require(q, "source", f"questions.{name}")),
+        )
         for name, q in _require(data, "questions", "protocol").items()
     }
     return Protocol(
@@ -205,9 +210,16 @@ def parse_protocol(data: dict[str, Any]) -> Protocol:
         concepts=concepts,
         combinations=tuple(combinations),
         level_guidance=level_guidance,
-        stop_next_dose=GuidanceLine(str(_require(stop, "text", "stop_next_dose")), str(_require(stop, "source", "stop_next_dose"))),
-        severity_from_level=_check_level(_require(severity, "from_level", "severity"), "severity.from_level"),
-        severity_category=check_category(_require(severity, "category", "severity"), "severity.category"),
+        stop_next_dose=GuidanceLine(
+            str(_require(stop, "text", "stop_next_dose")),
+            str(_require(stop, "source", "stop_next_dose")),
+        ),
+        severity_from_level=_check_level(
+            _require(severity, "from_level", "severity"), "severity.from_level"
+        ),
+        severity_category=check_category(
+            _require(severity, "category", "severity"), "severity.category"
+        ),
         questions=questions,
     )
 

@@ -1,0 +1,24 @@
+# The triage service. Build: docker build -t triagebot .   Run: docker run -p 8000:8000 triagebot
+FROM python:3.11-slim
+
+ENV PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    PIP_NO_CACHE_DIR=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1 \
+    TRIAGE_NLU_DATA=/srv/triagebot/nlu_data
+
+RUN useradd --create-home --uid 10001 triage
+WORKDIR /srv/triagebot
+
+COPY pyproject.toml README.md ./
+COPY app ./app
+COPY actions ./actions
+COPY nlu_data ./nlu_data
+COPY domain.yml* ./
+RUN pip install .
+
+USER triage
+EXPOSE 8000
+HEALTHCHECK --interval=30s --timeout=3s --start-period=20s \
+  CMD python -c "import urllib.request,sys; sys.exit(urllib.request.urlopen('http://127.0.0.1:8000/healthz').status != 200)"
+CMD ["triagebot", "serve", "--host", "0.0.0.0", "--port", "8000"]

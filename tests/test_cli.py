@@ -1,0 +1,114 @@
+"""The `triagebot` console script, run as a real process."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+TRIAGEBOT = shutil.which("triagebot") or str(Path(sys.executable).with_name("triagebot"))
+
+
+def run(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [TRIAGEBOT, *args], input=stdin, capture_output=True, text=True, timeout=120
+    )
+
+
+def test_parse_prints_rasa_json():
+    done = run("parse", "my nose won't stop bleeding")
+    assert done.returncode == 0, done.stderr
+    body = json.loads(done.stdout)
+    assert body["entities"][0]["value"] == "uncontrolled_bleeding"
+    assert body["entities"][0]["negated"] is False
+
+
+def test_parse_refuses_empty_text():
+    done = run("parse", "   ")
+    assert done.returncode == 2
+    assert "empty" in done.stderr
+
+
+def test_triage_jsonl_keeps_order_and_reports_bad_lines():
+    lines = [
+        json.dumps({"text": "my skin and the whites of my eyes have gone yellow"}),
+        "{not json",
+        json.dumps({"text": 42}),
+        "",
+        json.dumps({"text": "hi there", "lang": "en"}),
+        json.dumps(["a list"]),
+        json.dumps({"text": "x" * 100_000}),
+        json.dumps({"text": "pretty tired since the last dose, otherwise fine"}),
+    ]
+    done = run("triage", "--jsonl", stdin="\n".join(lines) + "\n")
+    assert done.returncode == 0, done.stderr
+    out = [json.loads(line) for line in done.stdout.splitlines()]
+    assert len(out) == len(lines)
+    assert out[0]["level"] == "urgent" and out[0]["categories"] == ["liver"]
+    assert "invalid JSON" in out[1]["error"] and out[1]["line"] == 2
+    assert "must be a string" in out[2]["error"]
+    assert "empty line" in out[3]["error"]
+    assert out[4]["level"] == "none"
+    assert "JSON object" in out[5]["error"]
+    assert "limit" in out[6]["error"]
+    assert out[7]["level"] == "routine"
+    assert "4 line(s)" in done.stderr or "5 line(s)" in done.stderr
+
+
+def _labelled(tmp_path: Path, rows: list[dict]) -> Path:
+    path = tmp_path / "set.jsonl"
+    path.write_text("\n".join(json.dumps(r) for r in rows) + "\n", encoding="utf-8")
+    return path
+
+
+def test_evaluate_passes_and_reports(tmp_path):
+    path = _labelled(
+        tmp_path,
+        [
+            {"text": "my eyes look kind of yellow", "level": "urgent", "categories": ["liver"]},
+            {"text": "hi there", "level": "none", "categories": []},
+        ],
+    )
+    done = run("evaluate", str(path), "--json")
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)
+    assert report["exact_level"] == 1.0 and report["under_triaged"] == []
+    assert report["confusion"]["urgent"]["urgent"] == 1
+
+
+def test_evaluate_fails_on_under_triage_and_lists_it_first(tmp_path):
+    # Labelled as an emergency on purpose: the bot says urgent, so this is "under-triaged".
+    path = _labelled(
+        tmp_path,
+        [
+            {"text": "hi there", "level": "none", "categories": []},
+            {"text": "my eyes look kind of yellow", "level": "emergency", "categories": ["liver"]},
+        ],
+    )
+    done = run("evaluate", str(path))
+    assert done.returncode == 1
+    first_lines = done.stdout.splitlines()[:3]
+    assert any("UNDER-TRIAGED RED FLAGS: 1" in line for line in first_lines)
+    assert "line 2" in done.stdout
+
+
+def test_evaluate_min_exact(tmp_path):
+    path = _labelled(tmp_path, [{"text": "hi there", "level": "info", "categories": []}])
+    assert run("evaluate", str(path)).returncode == 0
+    assert run("evaluate", str(path), "--min-exact", "0.95").returncode == 1
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [("{oops", "invalid JSON"), ('{"text": "x", "level": "soon"}', "'level' must be one of")],
+)
+def test_evaluate_refuses_malformed_files(tmp_path, content, message):
+    path = tmp_path / "bad.jsonl"
+    path.write_text(content + "\n", encoding="utf-8")
+    done = run("evaluate", str(path))
+    assert done.returncode == 2
+    assert message in done.stderr and "bad.jsonl:1" in done.stderr

@@ -1,0 +1,145 @@
+"""ConText flags, infusion window, stopped treatment and temperatures, on patient sentences."""
+
+from __future__ import annotations
+
+import pytest
+
+from app.nlu.timing import duration_hours
+from app.triager import Triager
+
+
+def flags(triager: Triager, text: str, concept: str) -> set[str]:
+    parse = triager.parse(text, "en")
+    mentions = [m for m in parse.symptoms if m.concept == concept]
+    assert mentions, f"{concept} not found in {text!r}: {[m.concept for m in parse.symptoms]}"
+    names = ("negated", "hypothetical", "historical", "family", "uncertain")
+    return {name for name in names if getattr(mentions[0], name)}
+
+
+@pytest.mark.parametrize(
+    ("text", "concept", "expected"),
+    [
+        ("no fever, no stiff neck, just a headache", "fever", {"negated"}),
+        ("no fever, no stiff neck, just a headache", "headache", set()),
+        ("No bruising, no bleeding, just achy knees", "joint_pain", set()),
+        ("No bleeding or bruising, just tired", "fatigue", set()),
+        ("haven't had any bruising or tummy trouble this time", "bruising", {"negated"}),
+        ("my nose won't stop bleeding", "uncontrolled_bleeding", set()),
+        ("flat rash, not raised, doesn't itch", "itching", {"negated"}),
+        ("I can't breathe properly", "breathing_difficulty", set()),
+        ("no idea where these bruises came from", "bruising", set()),
+        ("what should I do if I get hives?", "hives", {"hypothetical"}),
+        ("can natalizumab cause jaundice?", "jaundice", {"hypothetical"}),
+        ("if I stand up too fast I feel like I'm about to faint", "presyncope", set()),
+        ("it feels as if my throat is closing", "throat_tightness", set()),
+        ("I had a nosebleed as a kid", "nosebleed", {"historical"}),
+        ("had shingles years ago", "shingles", {"historical"}),
+        ("broke out in hives back in 2015", "hives", {"historical"}),
+        ("my mother had jaundice", "jaundice", {"family"}),
+        ("my sister has depression", "low_mood", {"family"}),
+        ("my wife says I'm forgetful", "memory_problems", set()),
+        ("typing for my dad, he is on tysabri and he suddenly can't speak", "speech_loss", set()),
+        ("I think my eyes might be a bit yellow", "jaundice", {"uncertain"}),
+        ("my face feels flushed maybe", "flushing", {"uncertain"}),
+    ],
+)
+def test_context_flags(triager, text, concept, expected):
+    assert flags(triager, text, concept) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "window"),
+    [
+        ("I'm at my infusion and I'm covered in itchy bumps", "during"),
+        ("the drip is still running and I feel hot", "during"),
+        ("30 min into my tysabri drip and my face is red", "during"),
+        ("cannula still in, arms itchy", "during"),
+        ("the infusion ended about 40 mins ago and now I have hives", "within_2h"),
+        ("just finished my infusion and feel shivery", "within_2h"),
+        ("my last infusion was 3 weeks ago", "later"),
+        ("infusion was yesterday afternoon, now a fever", "later"),
+        ("hives started 3 days after my infusion", "later"),
+        ("I have hives on my arms", "unknown"),
+    ],
+)
+def test_infusion_window(triager, text, window):
+    assert triager.parse(text, "en").infusion_window == window
+
+
+@pytest.mark.parametrize(
+    ("text", "months"),
+    [
+        ("stopped tysabri 2 months ago and my hand is clumsy", 2.0),
+        ("came off natalizumab about 8 months ago", 8.0),
+        ("my hand is clumsy", None),
+    ],
+)
+def test_months_since_stopped(triager, text, months):
+    assert triager.parse(text, "en").months_since_stopped == months
+
+
+@pytest.mark.parametrize(
+    ("text", "fever"),
+    [
+        ("temp of 38.4 tonight", True),
+        ("thermometer says 101.3F", True),
+        ("38.1 and shivery", True),
+        ("temperature 37.2, feel ok", False),
+        ("I'm 39 and on tysabri", False),
+        ("38 weeks pregnant", False),
+    ],
+)
+def test_written_temperatures(triager, text, fever):
+    parse = triager.parse(text, "en")
+    assert any(m.concept == "fever" and m.present for m in parse.symptoms) is fever
+
+
+@pytest.mark.parametrize(
+    ("text", "hours"),
+    [
+        ("40 minutes", 40 / 60),
+        ("2 hours", 2),
+        ("a fortnight", 336),
+        ("3 weeks", 504),
+        ("half an hour", 0.5),
+    ],
+)
+def test_duration_hours(text, hours):
+    assert duration_hours(text) == pytest.approx(hours)
+
+
+@pytest.mark.parametrize(
+    ("text", "concept"),
+    [
+        ("siezure at the bus stop", "seizure"),
+        ("noticed a big bruse on my leg", "bruising"),
+        ("jaundise i think", "jaundice"),
+        ("bad headach", "headache"),
+        ("hacking dry cogh", "cough"),
+        ("ichy arms", "itching"),
+    ],
+)
+def test_typos_are_corrected(triager, text, concept):
+    assert concept in {m.concept for m in triager.parse(text, "en").symptoms}
+
+
+def test_own_symptom_counts_beside_a_relatives(triager):
+    parse = triager.parse("my sister has depression and I feel pretty down too", "en")
+    assert [(m.text, m.family) for m in parse.symptoms] == [
+        ("depression", True),
+        ("feel pretty down", False),
+    ]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "I'm fit and well",
+        "making dinner",
+        "a faint smell of paint",
+        "knees sore in the cold weather",
+    ],
+)
+def test_ordinary_words_are_not_red_flags(triager, text):
+    _, result = triager.assess(text, "en")
+    assert result.level in {"none", "routine"}

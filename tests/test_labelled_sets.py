@@ -1,0 +1,60 @@
+"""The repo's own labelled message sets: no red flag under-triaged, and accurate levels."""
+
+from __future__ import annotations
+
+import pytest
+
+from app.evaluation import Outcome, Report, read_labelled
+from tests.conftest import DATA_DIR
+
+SETS = sorted(DATA_DIR.glob("*-en.jsonl"))
+MIN_EXACT_LEVEL = 0.95
+MIN_FIRST_CATEGORY = 0.95
+
+
+def _items():
+    for path in SETS:
+        for item in read_labelled(path):
+            yield pytest.param(item, id=f"{path.stem}:{item.line}")
+
+
+@pytest.fixture(scope="module")
+def reports(triager) -> dict[str, Report]:
+    result = {}
+    for path in SETS:
+        report = Report()
+        for item in read_labelled(path):
+            _, triage = triager.assess(item.text, item.lang)
+            report.outcomes.append(Outcome(item, triage.level, triage.categories))
+        result[path.stem] = report
+    return result
+
+
+def test_the_repo_has_labelled_sets():
+    assert SETS, "tests/data/*-en.jsonl missing"
+
+
+@pytest.mark.parametrize(
+    "item", [p for p in _items() if p.values[0].level in {"urgent", "emergency"}]
+)
+def test_red_flag_is_not_under_triaged(triager, item):
+    _, result = triager.assess(item.text, item.lang)
+    floor = {"urgent": ("urgent", "emergency"), "emergency": ("emergency",)}[item.level]
+    assert result.level in floor, f"{item.text!r}: {result.level} {result.categories}"
+
+
+@pytest.mark.parametrize("name", [p.stem for p in SETS])
+def test_exact_level_accuracy(reports, name):
+    summary = reports[name].to_dict()
+    wrong = [(r["text"], r["expected"], r["predicted"]) for r in summary["wrong_level"]]
+    assert summary["exact_level"] >= MIN_EXACT_LEVEL, wrong
+
+
+@pytest.mark.parametrize("name", [p.stem for p in SETS])
+def test_first_category_recall(reports, name):
+    summary = reports[name].to_dict()
+    missed = [
+        (r["text"], r["expected_categories"], r["predicted_categories"])
+        for r in summary["missed_first_category"]
+    ]
+    assert summary["first_category_recall"] >= MIN_FIRST_CATEGORY, missed
