@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -10,9 +11,14 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from app.alerts.outbox import AlertOutbox
 from app.api import triage
 from app.api.schemas import TooLongError
+from app.channels import action_server, rest, widget
+from app.conversations.service import ConversationService
+from app.dialogue.runner import DialogueEngine
 from app.settings import Settings, get_settings
+from app.store.db import make_engine, make_sessionmaker, upgrade_async
 from app.triager import Triager
 
 log = logging.getLogger("triagebot")
@@ -85,9 +91,35 @@ def create_app(settings: Settings | None = None, triager: Triager | None = None)
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if getattr(app.state, "triager", None) is None:
-            app.state.triager = Triager()
+            app.state.triager = await asyncio.to_thread(Triager)
             log.info("triage model loaded")
-        yield
+        if settings.auto_migrate:
+            await upgrade_async(settings.database_url)
+        engine = make_engine(settings.database_url)
+        sessionmaker = make_sessionmaker(engine)
+        app.state.db_engine = engine
+        app.state.dialogue = DialogueEngine(app.state.triager)
+        app.state.conversations = ConversationService(sessionmaker, app.state.dialogue)
+        app.state.outbox = AlertOutbox(
+            sessionmaker,
+            settings.alert_webhook_url,
+            base_seconds=settings.alert_retry_base_seconds,
+            max_seconds=settings.alert_retry_max_seconds,
+            poll_seconds=settings.alert_poll_seconds,
+            timeout_seconds=settings.alert_timeout_seconds,
+        )
+        if not settings.alert_webhook_url:
+            log.warning("ALERT_WEBHOOK_URL is not set: alerts are kept for the dashboard only")
+        worker = asyncio.create_task(app.state.outbox.run(), name="alert-outbox")
+        try:
+            yield
+        finally:
+            worker.cancel()
+            try:
+                await worker
+            except asyncio.CancelledError:
+                pass
+            await engine.dispose()
 
     app = FastAPI(
         title="Natalizumab symptom triage",
@@ -102,4 +134,7 @@ def create_app(settings: Settings | None = None, triager: Triager | None = None)
         return JSONResponse({"detail": str(error)}, status_code=413)
 
     app.include_router(triage.router)
+    app.include_router(rest.router)
+    app.include_router(widget.router)
+    app.include_router(action_server.router)
     return app

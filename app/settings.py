@@ -1,15 +1,31 @@
-"""Service settings, read once from the environment (prefix TRIAGE_) or a .env file."""
+"""Service settings, read once from the environment (or a .env file)."""
 
 from __future__ import annotations
 
 from functools import lru_cache
 
+from pydantic import AliasChoices, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="TRIAGE_", env_file=".env", extra="ignore")
 
+    # SQLite file by default (zero set-up); PostgreSQL: postgresql+asyncpg://user@host/db
+    database_url: str = Field(
+        default="sqlite+aiosqlite:///./triagebot.db",
+        validation_alias=AliasChoices("DATABASE_URL", "TRIAGE_DATABASE_URL"),
+    )
+    # Run Alembic migrations to head at start-up (the schema only changes through them).
+    auto_migrate: bool = True
+    # Where alerts are POSTed; empty: kept in the database (and the dashboard) only.
+    alert_webhook_url: str = Field(
+        default="", validation_alias=AliasChoices("ALERT_WEBHOOK_URL", "TRIAGE_ALERT_WEBHOOK_URL")
+    )
+    alert_retry_base_seconds: float = 1.0
+    alert_retry_max_seconds: float = 300.0
+    alert_poll_seconds: float = 2.0
+    alert_timeout_seconds: float = 5.0
     # Largest request body accepted; bigger ones get 413 before any parsing.
     max_body_bytes: int = 64 * 1024
     log_level: str = "INFO"

@@ -41,16 +41,24 @@ def test_every_guidance_line_names_its_source():
     lines = [line for c in protocol.categories.values() for line in c.guidance]
     lines += [line for t in protocol.info_topics.values() for line in t.answer]
     lines += [line for g in protocol.level_guidance.values() for line in g.before + g.after]
+    lines += [c.action for c in protocol.categories.values() if c.action]
     assert lines
     for line in lines:
         assert line.text.strip() and line.source.strip()
 
 
-def test_emergency_guidance_opens_with_the_action():
+def test_every_emergency_has_an_action_line():
     protocol = default_protocol()
     for name in CATEGORIES["emergency"]:
-        first = protocol.categories[name].guidance[0].text.lower()
-        assert "emergency number" in first or "infusion nurse" in first, name
+        action = protocol.categories[name].action.text.lower()
+        assert "emergency number" in action or "infusion nurse" in action, name
+
+
+def test_an_emergency_without_action_is_refused(raw):
+    broken = copy.deepcopy(raw)
+    del broken["categories"]["self_harm"]["action"]
+    with pytest.raises(ProtocolError, match="categories.self_harm: an emergency category needs"):
+        parse_protocol(broken)
 
 
 @pytest.mark.parametrize(

@@ -9,6 +9,7 @@ from fastapi.responses import JSONResponse
 
 from app.api.schemas import TextRequest, TooLongError
 from app.nlu.pipeline import MAX_MESSAGE_CHARS, UnsupportedLanguageError
+from app.store.db import ping
 from app.triager import Triager
 
 router = APIRouter()
@@ -29,9 +30,12 @@ def _checked(body: TextRequest) -> TextRequest:
 
 @router.get("/healthz")
 async def healthz(request: Request) -> JSONResponse:
-    """200 once the model is loaded."""
+    """200 once the model is loaded and the database answers."""
     if getattr(request.app.state, "triager", None) is None:
         return JSONResponse({"status": "starting"}, status_code=503)
+    engine = getattr(request.app.state, "db_engine", None)
+    if engine is None or not await ping(engine):
+        return JSONResponse({"status": "database unavailable"}, status_code=503)
     return JSONResponse({"status": "ok"})
 
 

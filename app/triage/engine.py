@@ -101,6 +101,8 @@ def _guidance(level: str, categories: list[str], protocol: Protocol) -> list[Gui
     at_level = [c for c in categories if protocol.level_of(c) == level]
     if level == "urgent" and any(protocol.categories[c].stop_next_dose for c in at_level):
         lines.append(protocol.stop_next_dose)
+    # Emergencies open with what to do now (protocol: "first line is the action").
+    lines.extend(protocol.categories[c].action for c in at_level if protocol.categories[c].action)
     level_lines = protocol.level_guidance.get(level)
     if level_lines:
         lines.extend(level_lines.before)

@@ -35,6 +35,7 @@ class Category:
     source: str
     guidance: tuple[GuidanceLine, ...]
     stop_next_dose: bool
+    action: GuidanceLine | None = None  # emergencies: what to do now, shown first
 
 
 @dataclass(frozen=True)
@@ -122,12 +123,19 @@ def parse_protocol(data: dict[str, Any]) -> Protocol:
     categories: dict[str, Category] = {}
     for name, spec in _require(data, "categories", "protocol").items():
         where = f"categories.{name}"
+        level = _check_level(_require(spec, "level", where), f"{where}.level")
+        action = None
+        if "action" in spec:
+            (action,) = _lines([spec["action"]], f"{where}.action")
+        elif level == "emergency":
+            raise ProtocolError(f"{where}: an emergency category needs an 'action' line")
         categories[name] = Category(
             name=name,
-            level=_check_level(_require(spec, "level", where), f"{where}.level"),
+            level=level,
             source=str(_require(spec, "source", where)),
             guidance=_lines(_require(spec, "guidance", where), f"{where}.guidance"),
             stop_next_dose=bool(spec.get("stop_next_dose", False)),
+            action=action,
         )
 
     topics: dict[str, InfoTopic] = {}

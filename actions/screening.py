@@ -1,0 +1,39 @@
+"""Red-flag screening after a routine symptom, and the patient's answer to it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+SCREEN_QUESTION = "red_flag_screen"
+
+
+class ActionRedFlagScreen(Action):
+    def name(self) -> str:
+        return "action_red_flag_screen"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[dict[str, Any]]:
+        if tracker.get_slot("pending_question"):  # another question is open: ask one at a time
+            return []
+        dispatcher.utter_message(response="utter_red_flag_screen")
+        return [SlotSet("pending_question", SCREEN_QUESTION)]
+
+
+class ActionScreenAnswer(Action):
+    def name(self) -> str:
+        return "action_screen_answer"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[dict[str, Any]]:
+        intent = ((tracker.latest_message or {}).get("intent") or {}).get("name")
+        if intent == "affirm":
+            dispatcher.utter_message(response="utter_screen_positive")
+        else:
+            dispatcher.utter_message(response="utter_screen_negative")
+        return [SlotSet("pending_question", None)]

@@ -1,0 +1,286 @@
+"""Conversations in the database: one patient turn is one transaction.
+
+The turn's patient message, the bot's messages, the new level and slots and any alerts are
+committed together before the reply is returned; a failure leaves nothing half-written.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import hmac
+import secrets
+import uuid
+import weakref
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.orm.exc import StaleDataError
+
+from app.alerts.rules import alerts_for_turn
+from app.dialogue.runner import ConversationState, DialogueEngine, TurnOutcome
+from app.store.models import Alert, Conversation, Message
+
+MAX_ATTEMPTS = 5  # concurrent turns on one conversation retry on a version conflict
+
+
+class ConversationNotFound(LookupError):
+    """No conversation with this id and token (or sender)."""
+
+
+@dataclass
+class TurnReply:
+    conversation_id: str
+    messages: list[dict[str, Any]]
+    outcome: TurnOutcome
+    alert_ids: list[int]
+
+
+def now_utc() -> datetime:
+    return datetime.now(UTC)
+
+
+def aware(moment: datetime | None) -> datetime | None:
+    """SQLite returns naive datetimes; everything here is UTC."""
+    if moment is not None and moment.tzinfo is None:
+        return moment.replace(tzinfo=UTC)
+    return moment
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+class ConversationService:
+    def __init__(self, sessionmaker: async_sessionmaker, dialogue: DialogueEngine) -> None:
+        self.sessionmaker = sessionmaker
+        self.dialogue = dialogue
+        self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
+
+    def _lock(self, key: str) -> asyncio.Lock:
+        lock = self._locks.get(key)
+        if lock is None:
+            lock = asyncio.Lock()
+            self._locks[key] = lock
+        return lock
+
+    # ------------------------------------------------------------------ create / find
+
+    async def create_widget_conversation(
+        self, lang: str = "en"
+    ) -> tuple[str, str, list[dict[str, Any]]]:
+        """A new widget conversation: (id, token, opening messages). Only the token's hash
+        is stored."""
+        conversation_id = uuid.uuid4().hex
+        token = secrets.token_urlsafe(32)
+        now = now_utc()
+        state = self.dialogue.new_state(f"widget:{conversation_id}")
+        state.slots["lang"] = lang
+        opening, slots = await self.dialogue.start_session(state)
+        async with self.sessionmaker() as session, session.begin():
+            conversation = Conversation(
+                id=conversation_id,
+                sender_id=state.sender_id,
+                channel="widget",
+                token_hash=hash_token(token),
+                lang=lang,
+                level="none",
+                slots=slots,
+                alerted=[],
+                message_count=0,
+                created_at=now,
+                last_activity_at=now,
+            )
+            session.add(conversation)
+            self._add_messages(session, conversation, [("bot", m) for m in opening], now)
+        return conversation_id, token, opening
+
+    async def find_by_token(
+        self, session: AsyncSession, conversation_id: str, token: str
+    ) -> Conversation:
+        conversation = await session.get(Conversation, conversation_id)
+        if (
+            conversation is None
+            or conversation.token_hash is None
+            or not hmac.compare_digest(conversation.token_hash, hash_token(token))
+        ):
+            raise ConversationNotFound(conversation_id)
+        return conversation
+
+    async def _rest_conversation_id(self, sender_id: str) -> str:
+        """The REST channel's conversation for this sender, created on first contact."""
+        async with self.sessionmaker() as session:
+            found = await session.scalar(
+                select(Conversation.id).where(Conversation.sender_id == sender_id)
+            )
+            if found:
+                return found
+        state = self.dialogue.new_state(sender_id)
+        try:
+            async with self.sessionmaker() as session, session.begin():
+                conversation = Conversation(
+                    id=uuid.uuid4().hex,
+                    sender_id=sender_id,
+                    channel="rest",
+                    lang="en",
+                    level="none",
+                    slots=state.slots,
+                    alerted=[],
+                    message_count=0,
+                    created_at=now_utc(),
+                    last_activity_at=None,
+                )
+                session.add(conversation)
+            return conversation.id
+        except IntegrityError:  # created concurrently by another request
+            async with self.sessionmaker() as session:
+                return await session.scalar(
+                    select(Conversation.id).where(Conversation.sender_id == sender_id)
+                )
+
+    # ------------------------------------------------------------------ turns
+
+    async def rest_turn(self, sender_id: str, text: str) -> TurnReply:
+        conversation_id = await self._rest_conversation_id(sender_id)
+        return await self.turn(conversation_id, text)
+
+    async def widget_turn(self, conversation_id: str, token: str, text: str) -> TurnReply:
+        async with self.sessionmaker() as session:
+            await self.find_by_token(session, conversation_id, token)
+        return await self.turn(conversation_id, text)
+
+    async def turn(self, conversation_id: str, text: str) -> TurnReply:
+        """Run one patient turn and commit it (with retries on concurrent updates)."""
+        async with self._lock(conversation_id):
+            for attempt in range(MAX_ATTEMPTS):
+                try:
+                    return await self._turn_once(conversation_id, text)
+                except StaleDataError:
+                    if attempt == MAX_ATTEMPTS - 1:
+                        raise
+                    await asyncio.sleep(0.01 * (attempt + 1))
+        raise AssertionError("unreachable")
+
+    async def _turn_once(self, conversation_id: str, text: str) -> TurnReply:
+        now = now_utc()
+        async with self.sessionmaker() as session, session.begin():
+            query = select(Conversation).where(Conversation.id == conversation_id)
+            if session.bind.dialect.name == "postgresql":
+                query = query.with_for_update()  # several app processes share one database
+            conversation = await session.scalar(query)
+            if conversation is None:
+                raise ConversationNotFound(conversation_id)
+            state = ConversationState(
+                sender_id=conversation.sender_id,
+                slots=dict(conversation.slots or {}),
+                last_activity=aware(conversation.last_activity_at),
+            )
+            outcome = await self.dialogue.handle(state, text, now)
+            patient = {"text": text, "parse": outcome.parse}
+            rows = self._add_messages(
+                session,
+                conversation,
+                [("patient", patient)] + [("bot", m) for m in outcome.messages],
+                now,
+            )
+            rows[0].parse = outcome.parse
+            rows[0].level = outcome.level
+            rows[0].triage = {
+                "level": outcome.level,
+                "categories": outcome.categories,
+                "conversation_level": outcome.conversation_level,
+            }
+            conversation.slots = outcome.slots
+            conversation.level = outcome.conversation_level
+            conversation.last_activity_at = now
+            new_alerts = alerts_for_turn(
+                level=outcome.level,
+                categories=outcome.categories,
+                previous_level=outcome.previous_level,
+                alerted=list(conversation.alerted or []),
+                handoff=outcome.handoff,
+                protocol=self.dialogue.triager.protocol,
+            )
+            alert_rows = []
+            for new in new_alerts:
+                row = Alert(
+                    conversation_id=conversation.id,
+                    severity=new.severity,
+                    reason=new.reason,
+                    level=new.level,
+                    categories=new.categories,
+                    status="open",
+                    created_at=now,
+                    delivery_status="pending",
+                    delivery_attempts=0,
+                    next_attempt_at=now,
+                )
+                row.message_id = None
+                alert_rows.append(row)
+                session.add(row)
+            if new_alerts:
+                conversation.alerted = list(
+                    dict.fromkeys([*(conversation.alerted or []), *outcome.categories])
+                )
+            await session.flush()
+            for row in alert_rows:
+                row.message_id = rows[0].id
+        return TurnReply(conversation.id, outcome.messages, outcome, [row.id for row in alert_rows])
+
+    def _add_messages(
+        self,
+        session: AsyncSession,
+        conversation: Conversation,
+        items: list[tuple[str, dict[str, Any]]],
+        now: datetime,
+    ) -> list[Message]:
+        rows = []
+        for role, message in items:
+            conversation.message_count += 1
+            row = Message(
+                conversation_id=conversation.id,
+                seq=conversation.message_count,
+                role=role,
+                text=message.get("text") or "",
+                buttons=message.get("buttons"),
+                custom=message.get("custom"),
+                created_at=now,
+            )
+            session.add(row)
+            rows.append(row)
+        return rows
+
+    # ------------------------------------------------------------------ reading
+
+    async def widget_messages(
+        self, conversation_id: str, token: str, after: int = 0
+    ) -> list[dict[str, Any]]:
+        async with self.sessionmaker() as session:
+            await self.find_by_token(session, conversation_id, token)
+            rows = (
+                await session.scalars(
+                    select(Message)
+                    .where(Message.conversation_id == conversation_id, Message.seq > after)
+                    .order_by(Message.seq)
+                )
+            ).all()
+            return [public_message(row) for row in rows]
+
+
+def public_message(row: Message) -> dict[str, Any]:
+    """A stored message as the widget shows it (no parse details)."""
+    message: dict[str, Any] = {
+        "seq": row.seq,
+        "role": row.role,
+        "text": row.text,
+        "created_at": aware(row.created_at).isoformat(),
+    }
+    if row.buttons:
+        message["buttons"] = row.buttons
+    if row.custom:
+        message["custom"] = row.custom
+    return message

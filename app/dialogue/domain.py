@@ -1,0 +1,70 @@
+"""The Rasa domain (domain.yml): slots, responses, actions; responses rendered here."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+DOMAIN_PATH = Path(
+    os.environ.get("TRIAGE_DOMAIN") or Path(__file__).resolve().parents[2] / "domain.yml"
+)
+
+
+class DomainError(ValueError):
+    """domain.yml is malformed or misses something the bot needs."""
+
+
+@dataclass(frozen=True)
+class Domain:
+    data: dict[str, Any]
+
+    @property
+    def responses(self) -> dict[str, list[dict[str, Any]]]:
+        return self.data.get("responses") or {}
+
+    @property
+    def actions(self) -> list[str]:
+        return list(self.data.get("actions") or [])
+
+    @property
+    def intents(self) -> list[str]:
+        return [i if isinstance(i, str) else next(iter(i)) for i in self.data.get("intents") or []]
+
+    @property
+    def session_expiration_minutes(self) -> float:
+        return float((self.data.get("session_config") or {}).get("session_expiration_time", 60))
+
+    def initial_slots(self) -> dict[str, Any]:
+        return {
+            name: spec.get("initial_value") for name, spec in (self.data.get("slots") or {}).items()
+        }
+
+    def render(self, name: str) -> dict[str, Any]:
+        """The first variant of a response: {"text", "buttons"?}."""
+        variants = self.responses.get(name)
+        if not variants:
+            raise DomainError(f"domain.yml has no response {name!r}")
+        variant = variants[0]
+        message: dict[str, Any] = {"text": variant.get("text", "")}
+        if variant.get("buttons"):
+            message["buttons"] = [dict(b) for b in variant["buttons"]]
+        if variant.get("custom"):
+            message["custom"] = dict(variant["custom"])
+        return message
+
+
+def load_domain(path: Path = DOMAIN_PATH) -> Domain:
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    if not isinstance(data, dict) or str(data.get("version")) != "3.1":
+        raise DomainError(f"{path}: not a Rasa 3.1 domain")
+    return Domain(data)
+
+
+@lru_cache(maxsize=1)
+def default_domain() -> Domain:
+    return load_domain()

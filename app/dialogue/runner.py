@@ -1,0 +1,255 @@
+"""One conversation turn: NLU, triage, policy, then the actions through rasa-sdk.
+
+No database here: the caller loads the conversation state, calls `handle`, and saves the
+outcome in one transaction.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+import rasa_sdk
+from rasa_sdk.executor import ActionExecutor
+
+from actions import ALL_ACTIONS
+from actions.core import higher, set_triager
+from app.dialogue.domain import Domain, default_domain
+from app.dialogue.policy import RED, TurnFacts, next_actions
+from app.nlu.models import MessageParse
+from app.triage.engine import TriageContext, TriageResult
+from app.triager import Triager
+
+_PAYLOAD = re.compile(r"^/(?P<intent>[A-Za-z_][\w-]*)(?P<entities>\{.*\})?\s*$", re.DOTALL)
+
+
+@dataclass
+class ConversationState:
+    """What a turn needs from storage."""
+
+    sender_id: str
+    slots: dict[str, Any]
+    last_activity: datetime | None = None
+
+
+@dataclass
+class TurnOutcome:
+    """What a turn produced: bot messages, new slots, events, and the triage summary."""
+
+    messages: list[dict[str, Any]]
+    slots: dict[str, Any]
+    events: list[dict[str, Any]]
+    parse: dict[str, Any]
+    level: str
+    categories: list[str]
+    conversation_level: str
+    previous_level: str
+    new_session: bool
+    actions: list[str] = field(default_factory=list)
+    handoff: bool = False
+
+
+def parse_payload(text: str) -> tuple[str, list[dict[str, Any]]] | None:
+    """A Rasa button payload ("/inform_infusion_timing{"infusion_window": "during"}")."""
+    match = _PAYLOAD.match(text.strip())
+    if match is None:
+        return None
+    entities = []
+    if match.group("entities"):
+        try:
+            values = json.loads(match.group("entities"))
+        except json.JSONDecodeError:
+            return None
+        if not isinstance(values, dict):
+            return None
+        entities = [{"entity": k, "value": v} for k, v in values.items() if isinstance(v, str)]
+    return match.group("intent"), entities
+
+
+class DialogueEngine:
+    """Runs turns of the conversation with the rasa-sdk ActionExecutor, in-process."""
+
+    def __init__(self, triager: Triager, domain: Domain | None = None) -> None:
+        self.triager = triager
+        self.domain = domain or default_domain()
+        set_triager(triager)
+        self.executor = ActionExecutor()
+        for action in ALL_ACTIONS:  # explicit: register_package would sys.exit on errors
+            self.executor.register_action(action)
+
+    def new_state(self, sender_id: str) -> ConversationState:
+        return ConversationState(sender_id=sender_id, slots=self.domain.initial_slots())
+
+    async def start_session(
+        self, state: ConversationState
+    ) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+        """Open a session (disclaimer); returns the messages and the slots after it."""
+        slots = dict(state.slots)
+        messages = await self._run("action_session_start", state.sender_id, slots, None, [])
+        return messages, slots
+
+    def session_expired(self, state: ConversationState, now: datetime) -> bool:
+        if state.last_activity is None:
+            return True
+        limit = timedelta(minutes=self.domain.session_expiration_minutes)
+        return limit.total_seconds() > 0 and now - state.last_activity > limit
+
+    # ------------------------------------------------------------------ turn
+
+    def understand(
+        self, text: str, slots: dict[str, Any]
+    ) -> tuple[dict[str, Any], TriageResult | None]:
+        """Rasa-style parse of the message, and its own triage (None for button payloads)."""
+        payload = parse_payload(text)
+        if payload is not None:
+            intent, entities = payload
+            parse = {
+                "text": text,
+                "intent": {"name": intent, "confidence": 1.0},
+                "intent_ranking": [{"name": intent, "confidence": 1.0}],
+                "entities": entities,
+            }
+            return parse, None
+        lang = slots.get("lang") or None
+        context = TriageContext(infusion_window=slots.get("infusion_window") or "unknown")
+        message: MessageParse
+        message, result = self.triager.assess(text, lang, context)
+        return message.to_rasa(), result
+
+    async def handle(self, state: ConversationState, text: str, now: datetime) -> TurnOutcome:
+        slots = dict(state.slots)
+        previous_level = slots.get("conversation_level") or "none"
+        events: list[dict[str, Any]] = []
+        messages: list[dict[str, Any]] = []
+        parse, result = self.understand(text, slots)
+        level = result.level if result else "none"
+
+        new_session = self.session_expired(state, now)
+        session_messages: list[dict[str, Any]] = []
+        if new_session:
+            session_messages = await self._run(
+                "action_session_start", state.sender_id, slots, None, events
+            )
+
+        events.append(
+            {"event": "user", "timestamp": time.time(), "text": text, "parse_data": parse}
+        )
+        gives_window = bool(result) and parse.get("infusion_window", "unknown") != "unknown"
+        facts = TurnFacts(
+            intent=parse["intent"]["name"],
+            level=level,
+            pending_question=slots.get("pending_question"),
+            conversation_level=previous_level,
+            gives_window=gives_window,
+        )
+        chosen = list(next_actions(facts))
+        turn_messages: list[dict[str, Any]] = []
+        slots["last_level"] = None
+        slots["last_categories"] = None
+        for name in chosen:
+            turn_messages += await self._run(name, state.sender_id, slots, parse, events)
+
+        # A red flag is answered before anything else, even the session's disclaimer.
+        messages = (
+            turn_messages + session_messages if level in RED else session_messages + turn_messages
+        )
+
+        turn_level = slots.get("last_level") or level
+        turn_categories = list(
+            slots.get("last_categories") or (result.categories if result else [])
+        )
+        if slots.get("last_level") is None and result is not None:
+            # Turns that ran no triage action (thanks, greetings) still keep the level.
+            slots["conversation_level"] = higher(slots.get("conversation_level"), turn_level)
+        conversation_level = higher(slots.get("conversation_level"), previous_level)
+        slots["conversation_level"] = conversation_level
+        triage = {
+            "level": turn_level,
+            "categories": turn_categories,
+            "conversation_level": conversation_level,
+        }
+        if not messages:
+            messages.append({"text": self.domain.render("utter_fallback")["text"]})
+        first = messages[0]
+        first["custom"] = {**(first.get("custom") or {}), "triage": triage}
+        return TurnOutcome(
+            messages=messages,
+            slots=slots,
+            events=events,
+            parse=parse,
+            level=turn_level,
+            categories=turn_categories,
+            conversation_level=conversation_level,
+            previous_level=previous_level,
+            new_session=new_session,
+            actions=chosen,
+            handoff="action_handoff" in chosen,
+        )
+
+    # ------------------------------------------------------------------ actions
+
+    async def _run(
+        self,
+        name: str,
+        sender_id: str,
+        slots: dict[str, Any],
+        parse: dict[str, Any] | None,
+        events: list[dict[str, Any]],
+    ) -> list[dict[str, Any]]:
+        """Run one action (or utter a response) and apply its events to `slots`."""
+        events.append({"event": "action", "name": name, "timestamp": time.time()})
+        if name.startswith("utter_"):
+            message = self.domain.render(name)
+            events.append({"event": "bot", "text": message["text"], "timestamp": time.time()})
+            return [message]
+        tracker = {
+            "sender_id": sender_id,
+            "slots": dict(slots),
+            "latest_message": parse or {},
+            "events": [],
+            "paused": False,
+            "followup_action": None,
+            "active_loop": {},
+            "latest_action_name": "action_listen",
+        }
+        call = {
+            "next_action": name,
+            "sender_id": sender_id,
+            "tracker": tracker,
+            "domain": self.domain.data,
+            "version": rasa_sdk.__version__,
+        }
+        result = await self.executor.run(call)
+        if result is None:
+            return []
+        outcome = result.model_dump()
+        for event in outcome.get("events") or []:
+            events.append(event)
+            if event.get("event") == "slot":
+                slots[event["name"]] = event.get("value")
+        messages = []
+        for response in outcome.get("responses") or []:
+            messages.append(self._render(response))
+            events.append({"event": "bot", "text": messages[-1]["text"], "timestamp": time.time()})
+        return messages
+
+    def _render(self, response: dict[str, Any]) -> dict[str, Any]:
+        """A dispatcher message as the channels send it: text, buttons, custom."""
+        name = response.get("response") or response.get("template")
+        message: dict[str, Any] = (
+            self.domain.render(name) if name else {"text": response.get("text") or ""}
+        )
+        if name:
+            message.setdefault("custom", {})["response"] = name
+        if response.get("buttons"):
+            message["buttons"] = response["buttons"]
+        custom = response.get("custom") or {}
+        if custom:
+            message["custom"] = {**message.get("custom", {}), **custom}
+        if not message.get("custom"):
+            message.pop("custom", None)
+        return message
