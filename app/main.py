@@ -114,11 +114,11 @@ def create_app(settings: Settings | None = None, triager: Triager | None = None)
         try:
             yield
         finally:
-            worker.cancel()
+            app.state.outbox.stop()
             try:
-                await worker
-            except asyncio.CancelledError:
-                pass
+                await asyncio.wait_for(worker, timeout=10)
+            except (TimeoutError, asyncio.CancelledError):
+                worker.cancel()
             await engine.dispose()
 
     app = FastAPI(

@@ -9,7 +9,9 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="TRIAGE_", env_file=".env", extra="ignore")
+    model_config = SettingsConfigDict(
+        env_prefix="TRIAGE_", env_file=".env", extra="ignore", populate_by_name=True
+    )
 
     # SQLite file by default (zero set-up); PostgreSQL: postgresql+asyncpg://user@host/db
     database_url: str = Field(

@@ -1,18 +1,35 @@
-"""Shared fixtures: one triage model per test session, an HTTP client on the real app."""
+"""Shared fixtures: one triage model per session, real SQLite files, a real PostgreSQL
+server started here, and the app served through httpx."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import asyncio
+import glob
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import httpx
 import pytest
 
 from app.main import create_app
+from app.settings import Settings
 from app.triager import Triager
 
 DATA_DIR = Path(__file__).parent / "data"
 SHARED_DIR = Path(__file__).resolve().parents[2] / "shared"
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
 
 
 @pytest.fixture(scope="session")
@@ -21,9 +38,109 @@ def triager() -> Triager:
 
 
 @pytest.fixture
-async def client(triager: Triager) -> AsyncIterator[httpx.AsyncClient]:
-    app = create_app(triager=triager)
+async def client(triager: Triager, tmp_path: Path) -> AsyncIterator[httpx.AsyncClient]:
+    settings = Settings(database_url=f"sqlite+aiosqlite:///{tmp_path}/triage.db")
+    app = create_app(settings, triager=triager)
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
             yield http
+
+
+# ---------------------------------------------------------------------- PostgreSQL
+
+
+def _as_postgres(command: list[str]) -> list[str]:
+    return ["runuser", "-u", "postgres", "--", *command] if os.geteuid() == 0 else command
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[str]:
+    """A throw-away PostgreSQL server on 127.0.0.1 (initdb into a temp dir)."""
+    bins = sorted(glob.glob("/usr/lib/postgresql/*/bin"))
+    if not bins:
+        pytest.fail("PostgreSQL binaries not found; `make test` installs Debian's postgresql")
+    pg_bin = bins[-1]
+    base = tempfile.mkdtemp(prefix="triage-pg-")
+    os.chmod(base, 0o755)
+    if os.geteuid() == 0:
+        shutil.chown(base, "postgres", "postgres")
+    data = f"{base}/data"
+    port = free_port()
+    subprocess.run(
+        _as_postgres(
+            [f"{pg_bin}/initdb", "-D", data, "-U", "postgres", "--auth=trust", "-E", "UTF8"]
+        ),
+        check=True,
+        capture_output=True,
+    )
+    options = f"-c listen_addresses=127.0.0.1 -p {port} -k {base} -c fsync=off"
+    subprocess.run(
+        _as_postgres(
+            [f"{pg_bin}/pg_ctl", "-D", data, "-o", options, "-l", f"{base}/log", "-w", "start"]
+        ),
+        check=True,
+        capture_output=True,
+    )
+    try:
+        yield f"postgresql+asyncpg://postgres@127.0.0.1:{port}"
+    finally:
+        subprocess.run(
+            _as_postgres([f"{pg_bin}/pg_ctl", "-D", data, "-m", "immediate", "-w", "stop"]),
+            capture_output=True,
+        )
+        shutil.rmtree(base, ignore_errors=True)
+
+
+async def _create_database(server: str) -> str:
+    import asyncpg
+
+    name = f"t_{uuid.uuid4().hex[:12]}"
+    dsn = server.replace("postgresql+asyncpg", "postgresql") + "/postgres"
+    connection = await asyncpg.connect(dsn)
+    try:
+        await connection.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await connection.close()
+    return f"{server}/{name}"
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A fresh, empty database: a SQLite file, or a new database on the PostgreSQL server."""
+    if request.param == "sqlite":
+        return f"sqlite+aiosqlite:///{tmp_path}/triage.db"
+    server = request.getfixturevalue("postgres_server")
+    return await _create_database(server)
+
+
+@asynccontextmanager
+async def running_app(
+    triager: Triager, database_url: str, **overrides
+) -> AsyncIterator[tuple[object, httpx.AsyncClient]]:
+    """The whole service on `database_url`, with fast alert retries for tests."""
+    values = {
+        "database_url": database_url,
+        "alert_poll_seconds": 0.05,
+        "alert_retry_base_seconds": 0.05,
+        "alert_retry_max_seconds": 0.2,
+        "alert_timeout_seconds": 2.0,
+        **overrides,
+    }
+    app = create_app(Settings(**values), triager=triager)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
+            yield app, http
+
+
+async def eventually(check, timeout: float = 10.0, interval: float = 0.05):
+    """Poll an async `check` until it returns a truthy value."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        value = await check()
+        if value:
+            return value
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError("condition not met in time")
+        await asyncio.sleep(interval)

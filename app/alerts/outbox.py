@@ -63,6 +63,7 @@ class AlertOutbox:
         self.poll_seconds = poll_seconds
         self.timeout_seconds = timeout_seconds
         self._wake = asyncio.Event()
+        self._stopping = False
 
     def wake(self) -> None:
         """A new alert was committed: deliver now rather than at the next poll."""
@@ -138,15 +139,23 @@ class AlertOutbox:
                     log.warning("alert %s not delivered: %s", body["alert_id"], error)
         return delivered
 
+    def stop(self) -> None:
+        self._stopping = True
+        self._wake.set()
+
     async def run(self) -> None:
-        """Deliver until cancelled."""
-        while True:
+        """Deliver until stopped (or cancelled)."""
+        self._stopping = False
+        while not self._stopping:
             try:
                 await self.deliver_due()
             except Exception:  # noqa: BLE001 - keep the worker alive; the next poll retries
                 log.exception("alert delivery round failed")
+            # asyncio.timeout, not wait_for: on 3.11 wait_for can swallow a cancellation
+            # that arrives as the event is set, and the worker would never stop.
             try:
-                await asyncio.wait_for(self._wake.wait(), timeout=self.poll_seconds)
+                async with asyncio.timeout(self.poll_seconds):
+                    await self._wake.wait()
             except TimeoutError:
                 pass
             self._wake.clear()

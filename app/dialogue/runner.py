@@ -153,10 +153,15 @@ class DialogueEngine:
         for name in chosen:
             turn_messages += await self._run(name, state.sender_id, slots, parse, events)
 
-        # A red flag is answered before anything else, even the session's disclaimer.
-        messages = (
-            turn_messages + session_messages if level in RED else session_messages + turn_messages
-        )
+        # A red flag is answered before anything else, even the session's disclaimer; a
+        # closing question (with buttons) stays last.
+        if level in RED:
+            asks = bool(turn_messages) and bool(turn_messages[-1].get("buttons"))
+            question = turn_messages[-1:] if asks else []
+            body = turn_messages[: len(turn_messages) - len(question)]
+            messages = body + session_messages + question
+        else:
+            messages = session_messages + turn_messages
 
         turn_level = slots.get("last_level") or level
         turn_categories = list(

@@ -1,0 +1,103 @@
+"""rasa-sdk's action-server protocol at /webhook and /actions, as a real Rasa calls it."""
+
+from __future__ import annotations
+
+import rasa_sdk
+
+from actions import ALL_ACTIONS
+from app.dialogue.domain import default_domain
+
+
+def action_call(name: str, text: str, slots: dict | None = None) -> dict:
+    domain = default_domain()
+    return {
+        "next_action": name,
+        "sender_id": "rasa-user",
+        "version": rasa_sdk.__version__,
+        "domain": domain.data,
+        "tracker": {
+            "sender_id": "rasa-user",
+            "slots": {**domain.initial_slots(), **(slots or {})},
+            "latest_message": {
+                "text": text,
+                "intent": {"name": "report_symptom", "confidence": 0.9},
+                "entities": [],
+            },
+            "events": [],
+            "paused": False,
+            "followup_action": None,
+            "active_loop": {},
+            "latest_action_name": "action_listen",
+        },
+    }
+
+
+async def test_actions_lists_every_custom_action(client):
+    response = await client.get("/actions")
+    assert response.status_code == 200
+    names = {item["name"] for item in response.json()}
+    assert names == {action().name() for action in ALL_ACTIONS} == set(default_domain().actions)
+
+
+async def test_triage_action_returns_rasa_events_and_responses(client):
+    response = await client.post(
+        "/webhook", json=action_call("action_triage_message", "I've got hives all over")
+    )
+    assert response.status_code == 200
+    body = response.json()
+    slots = {e["name"]: e["value"] for e in body["events"] if e["event"] == "slot"}
+    assert slots["conversation_level"] == "urgent"
+    assert slots["pending_question"] == "infusion_window"
+    assert body["responses"][0]["response"] == "utter_urgent_stop_dose"
+    assert any(r.get("response") == "utter_ask_infusion_window" for r in body["responses"])
+    sources = [r["custom"]["source"] for r in body["responses"] if r.get("custom")]
+    assert sources and all(sources)
+
+
+async def test_resolve_action_uses_the_timing_answer(client):
+    call = action_call(
+        "action_resolve_infusion_window",
+        "yes it's still running",
+        {
+            "pending_question": "infusion_window",
+            "pending_text": "I've got hives all over",
+            "conversation_level": "urgent",
+        },
+    )
+    call["tracker"]["latest_message"]["intent"] = {"name": "affirm", "confidence": 0.9}
+    body = (await client.post("/webhook", json=call)).json()
+    slots = {e["name"]: e["value"] for e in body["events"] if e["event"] == "slot"}
+    assert slots["conversation_level"] == "emergency"
+    assert slots["last_categories"] == ["infusion_reaction"]
+    assert body["responses"][0]["response"] == "utter_emergency_infusion"
+
+
+async def test_session_start_carries_the_level_over(client):
+    body = (
+        await client.post(
+            "/webhook",
+            json=action_call("action_session_start", "", {"conversation_level": "urgent"}),
+        )
+    ).json()
+    assert body["events"][0]["event"] == "session_started"
+    assert {"event": "slot", "name": "conversation_level", "value": "urgent"}.items() <= body[
+        "events"
+    ][1].items()
+    assert body["responses"][0]["response"] == "utter_disclaimer"
+
+
+async def test_unknown_action_is_404(client):
+    response = await client.post("/webhook", json=action_call("action_does_not_exist", "hi"))
+    assert response.status_code == 404
+    assert response.json()["action_name"] == "action_does_not_exist"
+
+
+async def test_invalid_body_is_400(client):
+    response = await client.post(
+        "/webhook", content=b"{not json", headers={"content-type": "application/json"}
+    )
+    assert response.status_code == 400
+    assert response.json() == {"error": "Invalid body request"}
+    assert (await client.post("/webhook", json=["a", "list"])).status_code == 400
+    missing_tracker = {"next_action": "action_triage_message", "sender_id": "x"}
+    assert (await client.post("/webhook", json=missing_tracker)).status_code == 400
