@@ -58,6 +58,7 @@ class ContextRules:
             self.normalize: dict[str, str] = {str(k): str(v) for k, v in data["normalize"].items()}
             self.glue_words = frozenset(data["glue_words"])
             self.surface_only = frozenset(data.get("surface_only") or [])
+            self.gap_barriers = frozenset(data.get("gap_barriers") or [])
             self.sentence_breaks = frozenset(data["sentence_breaks"])
             self.terminators = PhraseSet(data["terminators"], self.normalize)
             self.cues = {flag: self._cue(flag, data["cues"][flag]) for flag in FLAGS}

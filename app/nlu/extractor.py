@@ -7,7 +7,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 
 from app.nlu.context import FLAGS, ContextRules, is_question
-from app.nlu.lexicon import SURFACE_PREFIX, Lexicon, PhraseMatch
+from app.nlu.lexicon import BLOCKER, SURFACE_PREFIX, Lexicon, PhraseMatch
 from app.nlu.models import SymptomMention, TopicMention
 from app.nlu.spelling import SpellingCorrector
 from app.nlu.text import Token, stem, tokenize
@@ -43,7 +43,11 @@ class Extractor:
         symptom_synonyms = {k: v for k, v in data.synonyms.items() if k not in topics}
         topic_synonyms = {k: v for k, v in data.synonyms.items() if k in topics}
         self.lexicon = Lexicon(
-            {"symptom": symptom_synonyms, "info_topic": topic_synonyms},
+            {
+                "symptom": symptom_synonyms,
+                "info_topic": topic_synonyms,
+                BLOCKER: {"not_symptom": data.lookups.get("not_symptom", [])},
+            },
             normalize=rules.normalize,
             glue_words=rules.glue_words,
             surface_only=rules.surface_only,
@@ -106,7 +110,8 @@ class Extractor:
         for position, fever in readings.items():
             if fever:  # a reading of 38.0 C / 100.4 F or more is the concept "fever"
                 keys[position] = keys[position] | {"fever"}
-        matches = self.lexicon.match(keys)
+        barriers = frozenset(i for i, word in enumerate(words) if word in self.rules.gap_barriers)
+        matches = self.lexicon.match(keys, barriers)
         if readings and not any(readings.values()):
             # "temp 37.2": the word "temp" names a normal reading, not a fever
             matches = [

@@ -18,6 +18,9 @@ _MAX_COMBINATIONS = 256
 
 
 SURFACE_PREFIX = "="
+# Lexicon entries of this entity are not symptoms: they stop the words they cover from
+# matching one ("flu jab" is no flu, "blood test" no bleeding).
+BLOCKER = "blocker"
 
 
 def key_of(word: str, surface_only: frozenset[str]) -> str:
@@ -82,8 +85,14 @@ class Lexicon:
                         index[key].add(phrase_id)
         self._index = dict(index)
 
-    def match(self, keys_by_position: list[frozenset[str]]) -> list[PhraseMatch]:
-        """Every phrase whose stems all occur within its window, as non-redundant matches."""
+    def match(
+        self, keys_by_position: list[frozenset[str]], barriers: frozenset[int] = frozenset()
+    ) -> list[PhraseMatch]:
+        """Every phrase whose stems all occur within its window, as non-redundant matches.
+
+        A match may not have a barrier (a comma, "but", a negation word) among the words it
+        skips: "coughing up phlegm, no blood" is no "coughing blood".
+        """
         positions_by_key: dict[str, list[int]] = defaultdict(list)
         for position, keys in enumerate(keys_by_position):
             for key in keys:
@@ -96,11 +105,17 @@ class Lexicon:
             phrase = self.phrases[phrase_id]
             if not all(key in positions_by_key for key in phrase.stems):
                 continue
-            found = _tightest(phrase.stems, positions_by_key)
+            found = _tightest(phrase.stems, positions_by_key, barriers)
             if found is not None:
                 matches.append(PhraseMatch(phrase, found))
+        # Phrases that only look like symptoms ("flu jab", "cold weather") block what they cover.
+        blocked = [set(m.positions) for m in matches if m.phrase.entity == BLOCKER]
         by_entity: dict[str, list[PhraseMatch]] = defaultdict(list)
         for found_match in matches:
+            if found_match.phrase.entity == BLOCKER:
+                continue
+            if any(set(found_match.positions) <= block for block in blocked):
+                continue
             by_entity[found_match.phrase.entity].append(found_match)
         kept = [m for group in by_entity.values() for m in _drop_contained(group)]
         kept.sort(key=lambda m: (m.first, m.last, m.phrase.value))
@@ -108,7 +123,7 @@ class Lexicon:
 
 
 def _tightest(
-    stems: tuple[str, ...], positions_by_key: Mapping[str, list[int]]
+    stems: tuple[str, ...], positions_by_key: Mapping[str, list[int]], barriers: frozenset[int]
 ) -> tuple[int, ...] | None:
     """The tightest set of distinct positions covering all stems, if within the window."""
     options = [positions_by_key[key] for key in stems]
@@ -129,27 +144,25 @@ def _tightest(
         # "stiff neck"), so "sore with this cold" is not a "cold sore".
         if span > len(stems) + REORDER_GAP and list(choice) != sorted(choice):
             continue
+        if barriers and span > len(choice):
+            low, high = min(choice), max(choice)
+            if any(p in barriers and p not in choice for p in range(low + 1, high)):
+                continue
         if best is None or span < best[-1] - best[0] + 1:
             best = tuple(sorted(choice))
     return best
 
 
 def _drop_contained(matches: list[PhraseMatch]) -> list[PhraseMatch]:
-    """Keep the longest match where one lies inside another ("cold" inside "cold sore")."""
-    unique = {(m.phrase.value, m.positions): m for m in matches}
-    matches = sorted(
-        unique.values(), key=lambda m: (-(m.last - m.first), -len(m.positions), m.phrase.value)
-    )
-    kept: list[PhraseMatch] = []
-    for match in matches:
-        inside = any(
-            other.first <= match.first
-            and match.last <= other.last
-            and set(match.positions) <= set(range(other.first, other.last + 1))
-            and (other.phrase.value != match.phrase.value or other.positions != match.positions)
-            and len(other.positions) >= len(match.positions)
-            for other in kept
-        )
-        if not inside:
+    """Drop a match whose words are all part of a longer match ("cold" in "cold sore").
+
+    Matches of different concepts on exactly the same words are both kept: both
+    categories are reported and the higher level wins.
+    """
+    unique = list({(m.phrase.value, m.positions): m for m in matches}.values())
+    kept = []
+    for match in unique:
+        words = set(match.positions)
+        if not any(words < set(other.positions) for other in unique):
             kept.append(match)
     return kept

@@ -13,6 +13,8 @@ from app.triage.protocol import LEVEL_RANK, GuidanceLine, Protocol
 
 IN_WINDOW = frozenset({"during", "within_2h"})
 ASK_INTENT_PREFIX = "ask_"
+# With no topic phrase found, an ask_<topic> intent alone names the topic only when sure.
+TOPIC_INTENT_MIN_CONFIDENCE = 0.6
 
 
 @dataclass(frozen=True)
@@ -148,7 +150,12 @@ def triage(
     ]
     asked = parse.is_question or parse.intent.name.startswith(ASK_INTENT_PREFIX)
     topics = list(dict.fromkeys(t.topic for t in parse.topics)) if asked else []
-    if not topics and not hypothetical and parse.intent.name.startswith(ASK_INTENT_PREFIX):
+    if (
+        not topics
+        and not hypothetical
+        and parse.intent.name.startswith(ASK_INTENT_PREFIX)
+        and parse.intent.confidence >= TOPIC_INTENT_MIN_CONFIDENCE
+    ):
         topic = parse.intent.name.removeprefix(ASK_INTENT_PREFIX)
         if topic in protocol.info_topics:
             topics = [topic]
