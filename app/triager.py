@@ -55,6 +55,7 @@ def to_json(parse: MessageParse, result: TriageResult) -> dict[str, Any]:
                 "uncertain": m.uncertain,
                 "severe": m.severe,
                 "sudden": m.sudden,
+                "persistent": m.persistent,
             }
             for m, category in zip(parse.symptoms, result.mention_categories, strict=True)
         ],

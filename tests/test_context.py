@@ -36,7 +36,8 @@ def flags(triager: Triager, text: str, concept: str) -> set[str]:
         ("had shingles years ago", "shingles", {"historical"}),
         ("broke out in hives back in 2015", "hives", {"historical"}),
         ("my mother had jaundice", "jaundice", {"family"}),
-        ("my sister has depression", "low_mood", {"family"}),
+        ("my sister has depression, I feel fine", "low_mood", {"family"}),
+        ("my husband's skin has gone yellow", "jaundice", set()),  # a carer writing
         ("my wife says I'm forgetful", "memory_problems", set()),
         ("typing for my dad, he is on tysabri and he suddenly can't speak", "speech_loss", set()),
         ("I think my eyes might be a bit yellow", "jaundice", {"uncertain"}),
@@ -60,6 +61,9 @@ def test_context_flags(triager, text, concept, expected):
         ("infusion was yesterday afternoon, now a fever", "later"),
         ("hives started 3 days after my infusion", "later"),
         ("I have hives on my arms", "unknown"),
+        ("infusion finished at 2pm and it's now ten past three, I'm shivering", "within_2h"),
+        ("drip ended at 10:15 and it's 11:50 now, hives coming up", "within_2h"),
+        ("infusion finished at 9am and it's now 2pm, I have hives", "later"),
     ],
 )
 def test_infusion_window(triager, text, window):

@@ -36,6 +36,7 @@ class CueRule:
     question_only: PhraseSet
     terminators: PhraseSet
     patient_proxy: PhraseSet
+    carer_blockers: PhraseSet
     max_tokens: int
     year_pattern: bool
     own_terminators_only: bool
@@ -66,8 +67,9 @@ class ContextRules:
             self.severe = PhraseSet(modifiers["severe"], self.normalize)
             self.severe_pseudo = PhraseSet(modifiers["severe_pseudo"], self.normalize)
             self.sudden = PhraseSet(modifiers["sudden"], self.normalize)
+            self.persistent = PhraseSet(modifiers.get("persistent") or [], self.normalize)
             self.long_duration_days = float(modifiers["long_duration_days"])
-            self.long_duration_lead = PhraseSet(modifiers["long_duration_lead"], self.normalize)
+            self.long_duration_patterns = list(modifiers["long_duration_patterns"])
             self.infusion_window: dict[str, Any] = data["infusion_window"]
         except KeyError as missing:
             raise ContextRulesError(f"context rules: missing entry {missing}") from None
@@ -86,6 +88,7 @@ class ContextRules:
             question_only=phrases("question_only"),
             terminators=phrases("terminators"),
             patient_proxy=phrases("patient_proxy"),
+            carer_blockers=phrases("carer_blockers"),
             max_tokens=spec["max_tokens"],
             year_pattern=bool(spec.get("year_pattern")),
             own_terminators_only=bool(spec.get("own_terminators_only")),
@@ -143,6 +146,10 @@ class ContextRules:
                 break
             begin -= 1
         return Scope(range(begin, start), range(start, end))
+
+    def carer_blocked(self, words: list[str]) -> bool:
+        """True when a message about a relative says they are not the patient."""
+        return bool(self.cues["family"].carer_blockers.find_all(words))
 
     def has_patient_proxy(self, words: list[str]) -> bool:
         """True when the message is written for the patient by someone else."""

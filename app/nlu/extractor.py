@@ -11,7 +11,7 @@ from app.nlu.lexicon import BLOCKER, SURFACE_PREFIX, Lexicon, PhraseMatch
 from app.nlu.models import SymptomMention, TopicMention
 from app.nlu.spelling import SpellingCorrector
 from app.nlu.text import Token, stem, tokenize
-from app.nlu.timing import TimingRules, duration_hours, is_fever, temperature_value
+from app.nlu.timing import DURATION, TimingRules, duration_hours, is_fever, temperature_value
 from app.nlu.training_data import TrainingData
 
 _FEVER_WORDS = frozenset({"temp", "temperature", "fever", "thermometer", "degrees", "feverish"})
@@ -20,7 +20,6 @@ _NOT_TEMPERATURE_AFTER = re.compile(
     r"lbs?|st|times|x|infusions?|doses?|am|pm|yo|y/o)\b",
     re.IGNORECASE,
 )
-_LONG_DURATION = re.compile(r"^(?:about |around |nearly |almost |over |more than |roughly )?")
 
 
 @dataclass(slots=True)
@@ -58,6 +57,10 @@ class Extractor:
                 vocabulary.update(example.lower().split())
         self.speller = SpellingCorrector(vocabulary, language=rules.lang)
         self.timing = TimingRules.from_config(rules.infusion_window)
+        duration = f"(?P<dur>{DURATION})"
+        self.long_duration = [
+            re.compile(pattern.replace("DUR", duration)) for pattern in rules.long_duration_patterns
+        ]
         self.temperature_patterns = [
             re.compile(pattern, re.IGNORECASE) for pattern in data.regexes.get("temperature", [])
         ]
@@ -77,21 +80,30 @@ class Extractor:
         symptoms: list[SymptomMention] = []
         topics: list[TopicMention] = []
         question = False
+        previous: list[SymptomMention] = []
         for sentence_tokens in sentences.values():
             sentence_question = is_question(sentence_tokens)
             question = question or sentence_question
-            found_symptoms, found_topics = self._sentence(
+            found_symptoms, found_topics, severe = self._sentence(
                 text, sentence_tokens, is_question=sentence_question, patient_proxy=proxy
             )
+            if severe and not found_symptoms:
+                # "Headache after infusions. This time it's been going for 10 days." - the
+                # severity is about the symptom of the sentence before.
+                for mention in previous:
+                    mention.severe = True
+            if found_symptoms:
+                previous = found_symptoms
             symptoms.extend(found_symptoms)
             topics.extend(found_topics)
         symptoms.sort(key=lambda m: (m.start, m.end))
+        self._carer_report(symptoms, words_all)
         normalized = " ".join(token.text for token in tokens if token.is_word)
         return Extraction(
             symptoms=symptoms,
             topics=topics,
             is_question=question,
-            infusion_window=self.timing.infusion_window(normalized),
+            infusion_window=self.timing.infusion_window(normalized, text),
             months_since_stopped=self.timing.months_since_stopped(normalized),
             normalized=normalized,
         )
@@ -100,7 +112,8 @@ class Extractor:
 
     def _sentence(
         self, text: str, tokens: list[Token], *, is_question: bool, patient_proxy: bool
-    ) -> tuple[list[SymptomMention], list[TopicMention]]:
+    ) -> tuple[list[SymptomMention], list[TopicMention], bool]:
+        """Mentions and topics of one sentence, and whether it describes severity."""
         words = [token.text for token in tokens]
         keys = [
             frozenset({stem(t.text), SURFACE_PREFIX + t.text}) if t.is_word else frozenset()
@@ -123,15 +136,16 @@ class Extractor:
                     and words[m.first] in _FEVER_WORDS
                 )
             ]
+        severe = self._severe(words)
         if not matches:
-            return [], []
+            return [], [], severe
         scopes = {
             flag: self.rules.scopes(words, self.rules.cues[flag], is_question=is_question)
             for flag in FLAGS
             if not (flag == "family" and patient_proxy)
         }
-        severe = self._severe(words)
         sudden = bool(self.rules.sudden.find_all(words))
+        persistent = bool(self.rules.persistent.find_all(words))
         symptoms: list[SymptomMention] = []
         topics: list[TopicMention] = []
         for match in matches:
@@ -141,12 +155,18 @@ class Extractor:
                 topics.append(TopicMention(match.phrase.value, text[start:end], start, end))
                 continue
             mention = SymptomMention(
-                match.phrase.value, text[start:end], start, end, severe=severe, sudden=sudden
+                match.phrase.value,
+                text[start:end],
+                start,
+                end,
+                severe=severe,
+                sudden=sudden,
+                persistent=persistent,
             )
             for flag, flag_scopes in scopes.items():
-                setattr(mention, flag, _in_scope(match, flag_scopes))
+                setattr(mention, flag, _in_scope(match, flag_scopes, flag))
             symptoms.append(mention)
-        return symptoms, topics
+        return symptoms, topics, severe
 
     def _severe(self, words: list[str]) -> bool:
         blocked = {
@@ -155,25 +175,26 @@ class Extractor:
         for start, end in self.rules.severe.find_all(words):
             if not blocked.intersection(range(start, end)):
                 return True
-        for _, end in self.rules.long_duration_lead.find_all(words):
-            following = " ".join(words[end : end + 6])
-            rest = following[_LONG_DURATION.match(following).end() :]
-            hours = duration_hours(rest) if rest else None
-            if (
-                hours is None
-                or " ago" in following
-                or not re.match(
-                    r"^\S*\d|^(?:a|an|one|two|three|four|five|six|seven|eight|nine|ten|few|couple|several|half)\b",
-                    rest,
-                )
-            ):
-                continue
-            if hours > self.rules.long_duration_days * 24 or (
-                hours >= self.rules.long_duration_days * 24
-                and following.startswith(("over", "more"))
-            ):
-                return True
+        sentence = " ".join(words)
+        limit = self.rules.long_duration_days * 24
+        for pattern in self.long_duration:
+            for match in pattern.finditer(sentence):
+                hours = duration_hours(match.group("dur"))
+                if hours is not None and hours > limit:
+                    return True
         return False
+
+    def _carer_report(self, symptoms: list[SymptomMention], words: list[str]) -> None:
+        """A message reporting only a relative's current symptoms comes from a carer: the
+        relative is the patient, and the symptoms count (the safer reading)."""
+        if any(m.present for m in symptoms):
+            return
+        relatives = [
+            m for m in symptoms if m.family and not (m.negated or m.hypothetical or m.historical)
+        ]
+        if relatives and not self.rules.carer_blocked(words):
+            for mention in relatives:
+                mention.family = False
 
     # ------------------------------------------------------------------ temperatures
 
@@ -200,9 +221,18 @@ class Extractor:
         return readings
 
 
-def _in_scope(match: PhraseMatch, scopes: list) -> bool:
-    own = range(match.first, match.last + 1)
+def _in_scope(match: PhraseMatch, scopes: list, flag: str) -> bool:
+    """Whether a cue's scope covers the mention.
+
+    A negation cue inside the mention belongs to it ("bleeding will not stop"); any other
+    cue sharing words with the mention applies to it ("can it turn your skin yellow?").
+    """
+    own = set(range(match.first, match.last + 1))
     for scope in scopes:
-        if match.first in scope.covered and not set(scope.cue) & set(own):
+        overlaps = bool(set(scope.cue) & own)
+        if flag == "negated":
+            if match.first in scope.covered and not overlaps:
+                return True
+        elif match.first in scope.covered or overlaps:
             return True
     return False

@@ -23,6 +23,7 @@ class SymptomMention:
     uncertain: bool = False
     severe: bool = False
     sudden: bool = False
+    persistent: bool = False
 
     @property
     def present(self) -> bool:
@@ -77,7 +78,13 @@ class MessageParse:
                 "extractor": "TriageLexiconExtractor",
             }
             entity.update({flag: getattr(mention, flag) for flag in CONTEXT_FLAGS})
-            entity.update({"severe": mention.severe, "sudden": mention.sudden})
+            entity.update(
+                {
+                    "severe": mention.severe,
+                    "sudden": mention.sudden,
+                    "persistent": mention.persistent,
+                }
+            )
             entities.append(entity)
         for topic in self.topics:
             entities.append(

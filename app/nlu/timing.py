@@ -6,6 +6,8 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from app.nlu.text import clean
+
 # The infusion window of protocol rule 5: during the infusion or up to 2 hours after it.
 WINDOW_HOURS = 2.0
 WINDOWS = ("during", "within_2h", "later", "unknown")
@@ -47,6 +49,65 @@ def duration_hours(text: str) -> float | None:
     return value * _UNIT_HOURS[match.group("unit")]
 
 
+_HOUR_WORDS = {
+    "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8,
+    "nine": 9, "ten": 10, "eleven": 11, "twelve": 12, "noon": 12, "midday": 12,
+}  # fmt: skip
+_MINUTE_WORDS = {"five": 5, "ten": 10, "quarter": 15, "twenty": 20, "twenty five": 25, "half": 30}
+_HOUR = r"(?:\d{1,2}|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve)"
+CLOCK = (
+    rf"(?:(?P<m>twenty five|five|ten|quarter|twenty|half) (?P<rel>past|after|to) (?P<h1>{_HOUR})"
+    rf"|(?P<h2>\d{{1,2}})(?:[:.](?P<mm>\d{{2}}))? ?(?P<ap>am|pm|a\.m\.|p\.m\.)"
+    rf"|(?P<h3>\d{{1,2}})[:.](?P<mm3>\d{{2}})"
+    rf"|(?P<h4>{_HOUR}) o'?clock|(?P<noon>noon|midday))"
+)
+_ENDED_AT = re.compile(
+    r"\b(?:ended|finished|stopped|done|over|came off|come off|unhooked|disconnected|out)"
+    rf"(?: the drip| the infusion)? (?:at|around|about|by|just after|just before) (?:about )?{CLOCK}"
+)
+_NOW_IS = re.compile(rf"\b(?:it'?s|it is|its|now)(?: now)?(?: just)?(?: gone)? (?:about )?{CLOCK}")
+
+
+def _clock_minutes(match: re.Match[str]) -> tuple[int, bool] | None:
+    """Minutes after midnight (mod 12 h when am/pm is not given), and whether am/pm was."""
+    g = match.groupdict()
+
+    def hour(value: str) -> int:
+        return _HOUR_WORDS.get(value) or int(value)
+
+    if g["noon"]:
+        return 12 * 60, True
+    if g["m"]:
+        base, minutes = hour(g["h1"]) * 60, _MINUTE_WORDS[g["m"]]
+        return (base - minutes if g["rel"] == "to" else base + minutes) % 720, False
+    if g["h2"]:
+        h = int(g["h2"]) % 12 + (12 if g["ap"].startswith("p") else 0)
+        return h * 60 + int(g["mm"] or 0), True
+    if g["h3"]:
+        h = int(g["h3"])
+        return (h * 60 + int(g["mm3"])) if h < 24 else None, h > 12
+    if g["h4"]:
+        return hour(g["h4"]) % 12 * 60, False
+    return None
+
+
+def hours_since_clock_end(text: str) -> float | None:
+    """From "it finished at 2pm and it's now ten past three": hours between the two."""
+    ended, now = _ENDED_AT.search(text), None
+    if ended is None:
+        return None
+    for candidate in _NOW_IS.finditer(text, ended.end()):
+        now = candidate
+        break
+    if now is None:
+        return None
+    start, end = _clock_minutes(ended), _clock_minutes(now)
+    if start is None or end is None or start[0] is None or end[0] is None:
+        return None
+    cycle = 1440 if (start[1] and end[1]) else 720
+    return ((end[0] - start[0]) % cycle) / 60
+
+
 @dataclass(frozen=True)
 class TimingRules:
     """Compiled infusion-window and stopped-treatment patterns of one language."""
@@ -78,8 +139,9 @@ class TimingRules:
             stopped=compile_all("stopped_patterns"),
         )
 
-    def infusion_window(self, text: str) -> str:
-        """`during`, `within_2h`, `later` or `unknown` for a normalised message."""
+    def infusion_window(self, text: str, raw: str | None = None) -> str:
+        """`during`, `within_2h`, `later` or `unknown` for a normalised message (`raw`, the
+        original text, keeps clock times such as "10:15" intact)."""
         found: set[str] = set()
         if any(p.search(text) for p in self.during):
             found.add("during")
@@ -92,6 +154,9 @@ class TimingRules:
                     found.add("within_2h" if hours <= WINDOW_HOURS else "later")
         if any(p.search(text) for p in self.later):
             found.add("later")
+        clock = hours_since_clock_end(clean(raw).lower() if raw else text)
+        if clock is not None:
+            found.add("within_2h" if clock <= WINDOW_HOURS else "later")
         for window in WINDOWS:  # the most recent window wins: it is the safer reading
             if window in found:
                 return window

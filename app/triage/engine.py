@@ -14,7 +14,7 @@ from app.triage.protocol import LEVEL_RANK, GuidanceLine, Protocol
 IN_WINDOW = frozenset({"during", "within_2h"})
 ASK_INTENT_PREFIX = "ask_"
 # With no topic phrase found, an ask_<topic> intent alone names the topic only when sure.
-TOPIC_INTENT_MIN_CONFIDENCE = 0.6
+TOPIC_INTENT_MIN_CONFIDENCE = 0.5
 
 
 @dataclass(frozen=True)

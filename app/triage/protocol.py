@@ -12,7 +12,7 @@ import yaml
 PROTOCOL_PATH = Path(__file__).resolve().parent / "protocol.yml"
 LEVELS = ("emergency", "urgent", "routine", "info", "none")
 LEVEL_RANK = {level: rank for rank, level in enumerate(reversed(LEVELS))}
-MODIFIERS = ("severe", "sudden")
+MODIFIERS = ("severe", "sudden", "persistent")
 
 
 class ProtocolError(ValueError):
