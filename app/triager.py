@@ -56,6 +56,7 @@ def to_json(parse: MessageParse, result: TriageResult) -> dict[str, Any]:
                 "severe": m.severe,
                 "sudden": m.sudden,
                 "persistent": m.persistent,
+                "prolonged": m.prolonged,
             }
             for m, category in zip(parse.symptoms, result.mention_categories, strict=True)
         ],

@@ -70,6 +70,7 @@ class ContextRules:
             self.persistent = PhraseSet(modifiers.get("persistent") or [], self.normalize)
             self.long_duration_days = float(modifiers["long_duration_days"])
             self.long_duration_patterns = list(modifiers["long_duration_patterns"])
+            self.severe_patterns = list(modifiers.get("severe_patterns") or [])
             self.infusion_window: dict[str, Any] = data["infusion_window"]
         except KeyError as missing:
             raise ContextRulesError(f"context rules: missing entry {missing}") from None

@@ -57,6 +57,7 @@ class Extractor:
                 vocabulary.update(example.lower().split())
         self.speller = SpellingCorrector(vocabulary, language=rules.lang)
         self.timing = TimingRules.from_config(rules.infusion_window)
+        self.severe_patterns = [re.compile(p) for p in rules.severe_patterns]
         duration = f"(?P<dur>{DURATION})"
         self.long_duration = [
             re.compile(pattern.replace("DUR", duration)) for pattern in rules.long_duration_patterns
@@ -84,14 +85,15 @@ class Extractor:
         for sentence_tokens in sentences.values():
             sentence_question = is_question(sentence_tokens)
             question = question or sentence_question
-            found_symptoms, found_topics, severe = self._sentence(
+            found_symptoms, found_topics, (severe, prolonged) = self._sentence(
                 text, sentence_tokens, is_question=sentence_question, patient_proxy=proxy
             )
-            if severe and not found_symptoms:
+            if (severe or prolonged) and not found_symptoms:
                 # "Headache after infusions. This time it's been going for 10 days." - the
                 # severity is about the symptom of the sentence before.
                 for mention in previous:
-                    mention.severe = True
+                    mention.severe = mention.severe or severe
+                    mention.prolonged = mention.prolonged or prolonged
             if found_symptoms:
                 previous = found_symptoms
             symptoms.extend(found_symptoms)
@@ -112,8 +114,9 @@ class Extractor:
 
     def _sentence(
         self, text: str, tokens: list[Token], *, is_question: bool, patient_proxy: bool
-    ) -> tuple[list[SymptomMention], list[TopicMention], bool]:
-        """Mentions and topics of one sentence, and whether it describes severity."""
+    ) -> tuple[list[SymptomMention], list[TopicMention], tuple[bool, bool]]:
+        """Mentions and topics of one sentence, and whether it describes severity and a
+        long duration."""
         words = [token.text for token in tokens]
         keys = [
             frozenset({stem(t.text), SURFACE_PREFIX + t.text}) if t.is_word else frozenset()
@@ -136,9 +139,9 @@ class Extractor:
                     and words[m.first] in _FEVER_WORDS
                 )
             ]
-        severe = self._severe(words)
+        severe, prolonged = self._severe(words), self._prolonged(words)
         if not matches:
-            return [], [], severe
+            return [], [], (severe, prolonged)
         scopes = {
             flag: self.rules.scopes(words, self.rules.cues[flag], is_question=is_question)
             for flag in FLAGS
@@ -160,13 +163,14 @@ class Extractor:
                 start,
                 end,
                 severe=severe,
+                prolonged=prolonged,
                 sudden=sudden,
                 persistent=persistent,
             )
             for flag, flag_scopes in scopes.items():
                 setattr(mention, flag, _in_scope(match, flag_scopes, flag))
             symptoms.append(mention)
-        return symptoms, topics, severe
+        return symptoms, topics, (severe, prolonged)
 
     def _severe(self, words: list[str]) -> bool:
         blocked = {
@@ -175,6 +179,11 @@ class Extractor:
         for start, end in self.rules.severe.find_all(words):
             if not blocked.intersection(range(start, end)):
                 return True
+        sentence = " ".join(words)
+        return any(pattern.search(sentence) for pattern in self.severe_patterns)
+
+    def _prolonged(self, words: list[str]) -> bool:
+        """The sentence says something has lasted longer than long_duration_days."""
         sentence = " ".join(words)
         limit = self.rules.long_duration_days * 24
         for pattern in self.long_duration:

@@ -24,6 +24,8 @@ class SymptomMention:
     severe: bool = False
     sudden: bool = False
     persistent: bool = False
+    prolonged: bool = False
+    prolonged: bool = False
 
     @property
     def present(self) -> bool:
@@ -83,6 +85,7 @@ class MessageParse:
                     "severe": mention.severe,
                     "sudden": mention.sudden,
                     "persistent": mention.persistent,
+                    "prolonged": mention.prolonged,
                 }
             )
             entities.append(entity)

@@ -63,7 +63,8 @@ CLOCK = (
 )
 _ENDED_AT = re.compile(
     r"\b(?:ended|finished|stopped|done|over|came off|come off|unhooked|disconnected|out)"
-    rf"(?: the drip| the infusion)? (?:at|around|about|by|just after|just before) (?:about )?{CLOCK}"
+    r"(?: my| the)?(?: drip| infusion| tysabri| tyruko)?"
+    rf" (?:at|around|about|by|just after|just before) (?:about )?{CLOCK}"
 )
 _NOW_IS = re.compile(rf"\b(?:it'?s|it is|its|now)(?: now)?(?: just)?(?: gone)? (?:about )?{CLOCK}")
 

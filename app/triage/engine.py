@@ -85,7 +85,9 @@ def _categorise(
         if mention.concept in consumed:
             by_mention[id(mention)] = combined_of.get(id(mention), category)
             continue
-        if mention.severe and protocol.level_of(category) == protocol.severity_from_level:
+        prolonged = mention.prolonged and category not in protocol.prolonged_is_usual
+        routine = protocol.level_of(category) == protocol.severity_from_level
+        if routine and (mention.severe or prolonged):
             category = protocol.severity_category
         result.append((mention.start, category))
         by_mention[id(mention)] = category

@@ -12,7 +12,7 @@ import yaml
 PROTOCOL_PATH = Path(__file__).resolve().parent / "protocol.yml"
 LEVELS = ("emergency", "urgent", "routine", "info", "none")
 LEVEL_RANK = {level: rank for rank, level in enumerate(reversed(LEVELS))}
-MODIFIERS = ("severe", "sudden", "persistent")
+MODIFIERS = ("severe", "sudden", "persistent", "prolonged")
 
 
 class ProtocolError(ValueError):
@@ -82,6 +82,8 @@ class Protocol:
     stop_next_dose: GuidanceLine
     severity_from_level: str
     severity_category: str
+    # Categories for which lasting long is not by itself a sign of worsening (low mood).
+    prolonged_is_usual: frozenset[str]
     questions: dict[str, GuidanceLine]
 
     def level_of(self, category: str) -> str:
@@ -227,6 +229,10 @@ def parse_protocol(data: dict[str, Any]) -> Protocol:
         ),
         severity_category=check_category(
             _require(severity, "category", "severity"), "severity.category"
+        ),
+        prolonged_is_usual=frozenset(
+            check_category(c, "severity.prolonged_is_usual")
+            for c in severity.get("prolonged_is_usual") or []
         ),
         questions=questions,
     )
