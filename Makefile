@@ -43,6 +43,7 @@ format: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python -m bench.triage_core
+	$(BIN)/python -m bench.rest_channel
 
 evaluate: $(STAMP)
 	$(BIN)/triagebot evaluate tests/data/triage-en.jsonl

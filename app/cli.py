@@ -20,6 +20,25 @@ cli = typer.Typer(
     add_completion=False,
 )
 err = Console(stderr=True)
+db = typer.Typer(help="Database: Alembic migrations.", no_args_is_help=True)
+cli.add_typer(db, name="db")
+
+
+@db.command("upgrade")
+def db_upgrade(
+    revision: Annotated[str, typer.Argument(help="Target revision.")] = "head",
+) -> None:
+    """Apply Alembic migrations to DATABASE_URL (default: the SQLite file)."""
+    from app.settings import get_settings
+    from app.store.db import upgrade
+
+    url = get_settings().database_url
+    try:
+        upgrade(url, revision)
+    except Exception as error:  # noqa: BLE001 - report any failure to the operator plainly
+        err.print(f"[red]error:[/red] migration failed: {error}")
+        raise typer.Exit(1) from None
+    typer.echo(f"database at {url.split('@')[-1]} is at revision {revision}")
 
 
 def _triager():

@@ -112,3 +112,17 @@ def test_evaluate_refuses_malformed_files(tmp_path, content, message):
     done = run("evaluate", str(path))
     assert done.returncode == 2
     assert message in done.stderr and "bad.jsonl:1" in done.stderr
+
+
+def test_db_upgrade_creates_the_schema(tmp_path):
+    import os
+    import sqlite3
+
+    database = tmp_path / "cli.db"
+    env = {**os.environ, "DATABASE_URL": f"sqlite+aiosqlite:///{database}"}
+    done = subprocess.run(
+        [TRIAGEBOT, "db", "upgrade"], capture_output=True, text=True, timeout=120, env=env
+    )
+    assert done.returncode == 0, done.stderr
+    tables = {row[0] for row in sqlite3.connect(database).execute("select name from sqlite_master")}
+    assert {"conversations", "messages", "alerts", "alert_deliveries", "alembic_version"} <= tables
