@@ -11,6 +11,7 @@ from rasa_sdk import Tracker
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
+from app.nlu.pipeline import UnsupportedLanguageError
 from app.triage.engine import IN_WINDOW, TriageContext, TriageResult
 from app.triage.protocol import LEVEL_RANK
 from app.triager import Triager
@@ -44,7 +45,10 @@ def context_of(tracker: Tracker) -> TriageContext:
 def assess(tracker: Tracker, text: str, window: str | None = None) -> TriageResult:
     """Triage `text` with what the conversation knows (its infusion window)."""
     context = TriageContext(window) if window else context_of(tracker)
-    _, result = get_triager().assess(text, tracker.get_slot("lang") or None, context)
+    try:
+        _, result = get_triager().assess(text, None, context)
+    except UnsupportedLanguageError:  # nothing readable: no triage claim either way
+        return TriageResult("none", [], infusion_window=context.infusion_window)
     return result
 
 

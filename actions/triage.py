@@ -9,6 +9,7 @@ from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.core import assess, get_triager, result_events, utter_guidance
+from app.nlu.pipeline import UnsupportedLanguageError
 
 WINDOW_QUESTION = "infusion_window"
 
@@ -20,7 +21,10 @@ def window_from_answer(tracker: Tracker) -> str | None:
         if entity.get("entity") == "infusion_window" and entity.get("value"):
             return str(entity["value"])
     text = message.get("text") or ""
-    parsed = get_triager().parse(text, tracker.get_slot("lang") or None)
+    try:
+        parsed = get_triager().parse(text)
+    except UnsupportedLanguageError:
+        return None
     if parsed.infusion_window != "unknown":
         return parsed.infusion_window
     intent = (message.get("intent") or {}).get("name")

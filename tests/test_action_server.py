@@ -101,3 +101,10 @@ async def test_invalid_body_is_400(client):
     assert (await client.post("/webhook", json=["a", "list"])).status_code == 400
     missing_tracker = {"next_action": "action_triage_message", "sender_id": "x"}
     assert (await client.post("/webhook", json=missing_tracker)).status_code == 400
+
+
+async def test_unreadable_text_does_not_crash_an_action(client):
+    response = await client.post(
+        "/webhook", json=action_call("action_triage_message", "我的眼睛发黄")
+    )
+    assert response.status_code == 200

@@ -243,3 +243,13 @@ async def test_rest_bad_input_is_refused_and_changes_nothing(triager, database_u
         )
         assert raw.status_code == 422
         assert len(await rows(app, Message)) == before
+
+
+async def test_a_message_in_an_unsupported_language_goes_to_a_person(triager, database_url):
+    async with running_app(triager, database_url) as (app, http):
+        reply = await say(http, "p1", "我的眼睛发黄了，尿也很黄")
+        assert "only read English" in texts(reply)
+        [alert] = await rows(app, Alert)
+        assert alert.reason == "handoff"
+        [patient] = [m for m in await rows(app, Message) if m.role == "patient"]
+        assert patient.text == "我的眼睛发黄了，尿也很黄"

@@ -55,6 +55,8 @@ def rule(then: list[str], note: str, **when) -> Rule:
 
 
 POLICY: tuple[Rule, ...] = (
+    rule(["utter_language_unsupported", "action_handoff"], "a language the bot cannot read",
+         intents={"unsupported_language"}),
     rule(["action_resolve_infusion_window"], "answer to the timing question",
          pending="infusion_window", intents=ANSWERS),
     rule(["action_resolve_infusion_window"], "timing given in words while asked",

@@ -21,9 +21,11 @@ from actions.core import higher, set_triager
 from app.dialogue.domain import Domain, default_domain
 from app.dialogue.policy import RED, TurnFacts, next_actions
 from app.nlu.models import MessageParse
+from app.nlu.pipeline import UnsupportedLanguageError
 from app.triage.engine import TriageContext, TriageResult
 from app.triager import Triager
 
+UNSUPPORTED_LANGUAGE = "unsupported_language"
 _PAYLOAD = re.compile(r"^/(?P<intent>[A-Za-z_][\w-]*)(?P<entities>\{.*\})?\s*$", re.DOTALL)
 
 
@@ -114,10 +116,20 @@ class DialogueEngine:
                 "entities": entities,
             }
             return parse, None
-        lang = slots.get("lang") or None
         context = TriageContext(infusion_window=slots.get("infusion_window") or "unknown")
         message: MessageParse
-        message, result = self.triager.assess(text, lang, context)
+        try:
+            # The language of each message is detected: patients switch, widgets guess.
+            message, result = self.triager.assess(text, None, context)
+        except UnsupportedLanguageError:
+            # Unreadable here is not "nothing wrong": the policy hands it to a person.
+            intent = {"name": UNSUPPORTED_LANGUAGE, "confidence": 1.0}
+            return {
+                "text": text,
+                "intent": intent,
+                "intent_ranking": [intent],
+                "entities": [],
+            }, None
         return message.to_rasa(), result
 
     async def handle(self, state: ConversationState, text: str, now: datetime) -> TurnOutcome:
