@@ -40,6 +40,7 @@ class CueRule:
     max_tokens: int
     year_pattern: bool
     own_terminators_only: bool
+    age_pattern: bool = False
 
 
 @dataclass(frozen=True)
@@ -93,6 +94,7 @@ class ContextRules:
             max_tokens=spec["max_tokens"],
             year_pattern=bool(spec.get("year_pattern")),
             own_terminators_only=bool(spec.get("own_terminators_only")),
+            age_pattern=bool(spec.get("age_pattern")),
         )
 
     def vocabulary(self) -> set[str]:
@@ -129,6 +131,10 @@ class ContextRules:
             for position, word in enumerate(words):
                 if _YEAR_RE.match(word):
                     found.append(self._scope(words, rule, "backward", position, position + 1))
+        if rule.age_pattern:
+            for start, end in _age_mentions(words):
+                found.append(self._scope(words, rule, "backward", start, end))
+                found.append(self._scope(words, rule, "forward", start, end))
         return found
 
     def _scope(
@@ -155,6 +161,26 @@ class ContextRules:
     def has_patient_proxy(self, words: list[str]) -> bool:
         """True when the message is written for the patient by someone else."""
         return bool(self.cues["family"].patient_proxy.find_all(words))
+
+
+_AGE_LEADS = (("when", "i", "was"), ("aged",), ("at", "age"), ("age",), ("at", "the", "age", "of"))
+_SMALL_NUMBERS = frozenset(
+    "one two three four five six seven eight nine ten eleven twelve thirteen fourteen "
+    "fifteen sixteen seventeen eighteen nineteen twenty".split()
+)
+
+
+def _age_mentions(words: list[str]) -> list[tuple[int, int]]:
+    """Spans like "when i was 6" / "aged twelve": an age the person has passed."""
+    spans = []
+    for position in range(len(words)):
+        for lead in _AGE_LEADS:
+            end = position + len(lead)
+            if tuple(words[position:end]) == lead and end < len(words):
+                number = words[end]
+                if number.isdigit() or number in _SMALL_NUMBERS:
+                    spans.append((position, end + 1))
+    return spans
 
 
 def is_question(tokens: list[Token]) -> bool:

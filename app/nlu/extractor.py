@@ -139,14 +139,22 @@ class Extractor:
                     and words[m.first] in _FEVER_WORDS
                 )
             ]
-        severe, prolonged = self._severe(words), self._prolonged(words)
         if not matches:
-            return [], [], (severe, prolonged)
+            return [], [], (self._severe(words), self._prolonged(words))
         scopes = {
             flag: self.rules.scopes(words, self.rules.cues[flag], is_question=is_question)
             for flag in FLAGS
             if not (flag == "family" and patient_proxy)
         }
+        # Severity said of a relative or of the past ("my mum had terrible jaundice") is not
+        # the patient's.
+        elsewhere = {
+            p
+            for flag in ("family", "historical")
+            for scope in scopes.get(flag, [])
+            for p in [*scope.covered, *scope.cue]
+        }
+        severe, prolonged = self._severe(words, elsewhere), self._prolonged(words)
         sudden = bool(self.rules.sudden.find_all(words))
         persistent = bool(self.rules.persistent.find_all(words))
         symptoms: list[SymptomMention] = []
@@ -172,10 +180,11 @@ class Extractor:
             symptoms.append(mention)
         return symptoms, topics, (severe, prolonged)
 
-    def _severe(self, words: list[str]) -> bool:
+    def _severe(self, words: list[str], ignored: set[int] | None = None) -> bool:
+        """The sentence describes severity (outside the `ignored` positions)."""
         blocked = {
             p for start, end in self.rules.severe_pseudo.find_all(words) for p in range(start, end)
-        }
+        } | (ignored or set())
         for start, end in self.rules.severe.find_all(words):
             if not blocked.intersection(range(start, end)):
                 return True
