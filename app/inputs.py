@@ -24,19 +24,24 @@ class TriageRequest:
     lang: str | None = None
 
 
+def check_text_content(text: str) -> str:
+    """Not blank and without NUL characters."""
+    if not text.strip():
+        raise InputError("'text' must not be empty")
+    if "\x00" in text:
+        raise InputError("'text' must not contain NUL characters")
+    return text
+
+
 def check_text(text: object) -> str:
     """A non-empty string of at most MAX_MESSAGE_CHARS characters, without NUL bytes."""
     if not isinstance(text, str):
         raise InputError("'text' must be a string")
-    if not text.strip():
-        raise InputError("'text' must not be empty")
     if len(text) > MAX_MESSAGE_CHARS:
         raise TextTooLongError(
             f"'text' is {len(text)} characters; the limit is {MAX_MESSAGE_CHARS}"
         )
-    if "\x00" in text:
-        raise InputError("'text' must not contain NUL characters")
-    return text
+    return check_text_content(text)
 
 
 def check_lang(lang: object) -> str | None:

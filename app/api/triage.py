@@ -7,8 +7,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 
-from app.api.schemas import TextRequest, TooLongError
-from app.nlu.pipeline import MAX_MESSAGE_CHARS, UnsupportedLanguageError
+from app.api.schemas import TextRequest, refuse_too_long
+from app.nlu.pipeline import UnsupportedLanguageError
 from app.store.db import ping
 from app.triager import Triager
 
@@ -23,8 +23,7 @@ TriagerDep = Annotated[Triager, Depends(get_triager)]
 
 
 def _checked(body: TextRequest) -> TextRequest:
-    if len(body.text) > MAX_MESSAGE_CHARS:
-        raise TooLongError(len(body.text))
+    refuse_too_long(body.text)
     return body
 
 

@@ -5,12 +5,11 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Header, HTTPException, Query, status
-from pydantic import BaseModel, ConfigDict, Field, StrictStr, field_validator
+from pydantic import BaseModel, ConfigDict
 
 from app.api.deps import ConversationsDep, OutboxDep
-from app.api.schemas import TooLongError
+from app.api.schemas import PatientText, refuse_too_long
 from app.conversations.service import ConversationNotFound
-from app.nlu.pipeline import MAX_MESSAGE_CHARS
 
 router = APIRouter(prefix="/api/conversations", tags=["widget"])
 NOT_FOUND = "conversation not found"
@@ -23,16 +22,7 @@ class NewConversation(BaseModel):
 
 class PatientMessage(BaseModel):
     model_config = ConfigDict(extra="ignore")
-    text: StrictStr = Field(min_length=1)
-
-    @field_validator("text")
-    @classmethod
-    def _not_blank(cls, value: str) -> str:
-        if not value.strip():
-            raise ValueError("text must not be blank")
-        if "\x00" in value:
-            raise ValueError("text must not contain NUL characters")
-        return value
+    text: PatientText
 
 
 def _token(authorization: str | None) -> str:
@@ -60,10 +50,9 @@ async def post_message(
     outbox: OutboxDep,
     authorization: Annotated[str | None, Header()] = None,
 ) -> dict[str, Any]:
-    if len(body.text) > MAX_MESSAGE_CHARS:
-        raise TooLongError(len(body.text))
+    text = refuse_too_long(body.text)
     try:
-        reply = await conversations.widget_turn(conversation_id, _token(authorization), body.text)
+        reply = await conversations.widget_turn(conversation_id, _token(authorization), text)
     except ConversationNotFound:
         raise HTTPException(status.HTTP_404_NOT_FOUND, NOT_FOUND) from None
     if reply.alert_ids and outbox is not None:
