@@ -46,8 +46,9 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.rest_channel
 
 evaluate: $(STAMP)
-	$(BIN)/triagebot evaluate tests/data/triage-en.jsonl
-	$(BIN)/triagebot evaluate ../shared/dev-set/messages-en.jsonl
+	@for f in nlu_data/en/labelled/*.jsonl tests/data/*/*.jsonl ../shared/dev-set/messages-en.jsonl; do \
+	  [ -f "$$f" ] && $(BIN)/triagebot evaluate "$$f" | head -3; \
+	done
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

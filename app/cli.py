@@ -42,9 +42,14 @@ def db_upgrade(
 
 
 def _triager():
+    """Load the triage model; a broken data file is reported plainly (exit 2)."""
     from app.triager import Triager  # imported late: loading the model takes ~1 s
 
-    return Triager()
+    try:
+        return Triager()
+    except ValueError as error:  # ProtocolError, TrainingDataError, LexiconError, ...
+        err.print(f"[red]error:[/red] cannot load the triage model: {error}")
+        raise typer.Exit(2) from None
 
 
 @cli.command()

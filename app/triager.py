@@ -63,6 +63,7 @@ def to_json(parse: MessageParse, result: TriageResult) -> dict[str, Any]:
         "intent": {"name": parse.intent.name, "confidence": round(parse.intent.confidence, 4)},
         "guidance": [line.to_dict() for line in result.guidance],
         "questions": result.questions,
+        "safety_net": result.safety_net,
         "lang": parse.lang,
         "infusion_window": result.infusion_window,
         "months_since_stopped": parse.months_since_stopped,

@@ -13,7 +13,10 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-SOURCES = [ROOT / "tests/data/triage-en.jsonl", ROOT.parent / "shared/dev-set/messages-en.jsonl"]
+SOURCES = [
+    ROOT / "nlu_data/en/labelled/triage-en.jsonl",
+    ROOT.parent / "shared/dev-set/messages-en.jsonl",
+]
 ROUNDS = 5
 
 

@@ -10,7 +10,7 @@ from app.nlu.context import FLAGS, ContextRules, is_question
 from app.nlu.lexicon import BLOCKER, SURFACE_PREFIX, Lexicon, PhraseMatch
 from app.nlu.models import SymptomMention, TopicMention
 from app.nlu.spelling import SpellingCorrector
-from app.nlu.text import Token, stem, tokenize
+from app.nlu.text import Token, normalize_phrase, stem, tokenize
 from app.nlu.timing import DURATION, TimingRules, duration_hours, is_fever, temperature_value
 from app.nlu.training_data import TrainingData
 
@@ -41,6 +41,16 @@ class Extractor:
         self.rules = rules
         symptom_synonyms = {k: v for k, v in data.synonyms.items() if k not in topics}
         topic_synonyms = {k: v for k, v in data.synonyms.items() if k in topics}
+        for phrase in data.lookups.get("not_symptom", []):
+            content = [
+                w for w in normalize_phrase(phrase, rules.normalize) if w not in rules.glue_words
+            ]
+            if len(content) < 2:
+                # A one-word blocker ("was a headache" -> "headache") would hide every
+                # mention of that word.
+                raise ValueError(
+                    f"nlu_data lookup not_symptom: {phrase!r} keeps fewer than 2 words"
+                )
         self.lexicon = Lexicon(
             {
                 "symptom": symptom_synonyms,
@@ -82,6 +92,7 @@ class Extractor:
         topics: list[TopicMention] = []
         question = False
         previous: list[SymptomMention] = []
+        previous_hypothetical = False
         for sentence_tokens in sentences.values():
             sentence_question = is_question(sentence_tokens)
             question = question or sentence_question
@@ -94,6 +105,18 @@ class Extractor:
                 for mention in previous:
                     mention.severe = mention.severe or severe
                     mention.prolonged = mention.prolonged or prolonged
+            # "can it cause eye problems? like floaters?" - the example shares the question.
+            words = [t.text for t in sentence_tokens if t.is_word]
+            if previous_hypothetical and words[:1] in (["like"], ["such"], ["eg"], ["or"]):
+                for mention in found_symptoms:
+                    mention.hypothetical = True
+            previous_hypothetical = any(m.hypothetical for m in found_symptoms) or bool(
+                self.rules.scopes(
+                    [t.text for t in sentence_tokens],
+                    self.rules.cues["hypothetical"],
+                    is_question=sentence_question,
+                )
+            )
             if found_symptoms:
                 previous = found_symptoms
             symptoms.extend(found_symptoms)

@@ -65,6 +65,8 @@ class MessageParse:
     is_question: bool = False
     infusion_window: str = "unknown"
     months_since_stopped: float | None = None
+    # The safety net's guess at the level-setting category (or info/none), and its confidence.
+    red_flag_guess: tuple[str, float] | None = None
 
     def to_rasa(self) -> dict[str, Any]:
         """Rasa's parse shape: text, intent, intent_ranking, entities (with context flags)."""

@@ -10,6 +10,7 @@ from app.nlu.context import load_rules
 from app.nlu.extractor import Extractor
 from app.nlu.intents import IntentClassifier
 from app.nlu.models import MessageParse
+from app.nlu.safety_net import RedFlagNet
 from app.nlu.training_data import NLU_DATA_DIR, load_language
 
 SUPPORTED_LANGUAGES = ("en",)
@@ -29,6 +30,7 @@ class LexiconError(ValueError):
 class LanguageModel:
     extractor: Extractor
     classifier: IntentClassifier
+    safety_net: RedFlagNet | None
 
 
 def detect_language(text: str) -> str:
@@ -61,7 +63,9 @@ class NLU:
                 )
             rules = load_rules(lang)
             self.models[lang] = LanguageModel(
-                Extractor(data, rules, topics), IntentClassifier(dict(data.intents))
+                Extractor(data, rules, topics),
+                IntentClassifier(dict(data.intents)),
+                RedFlagNet.from_folder(data_dir / lang / "labelled"),
             )
 
     def language_for(self, text: str, lang: str | None) -> str:
@@ -77,6 +81,7 @@ class NLU:
         model = self.models[chosen]
         intent, ranking = model.classifier.predict(text)
         found = model.extractor.extract(text)
+        guess = model.safety_net.best(text) if model.safety_net else None
         return MessageParse(
             text=text,
             lang=chosen,
@@ -87,4 +92,5 @@ class NLU:
             is_question=found.is_question,
             infusion_window=found.infusion_window,
             months_since_stopped=found.months_since_stopped,
+            red_flag_guess=guess,
         )

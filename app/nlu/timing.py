@@ -61,10 +61,11 @@ CLOCK = (
     rf"|(?P<h3>\d{{1,2}})[:.](?P<mm3>\d{{2}})"
     rf"|(?P<h4>{_HOUR}) o'?clock|(?P<noon>noon|midday))"
 )
+# When it ended, a bare hour is enough ("the bag finished at 2").
 _ENDED_AT = re.compile(
     r"\b(?:ended|finished|stopped|done|over|came off|come off|unhooked|disconnected|out)"
     r"(?: my| the)?(?: drip| infusion| tysabri| tyruko)?"
-    rf" (?:at|around|about|by|just after|just before) (?:about )?{CLOCK}"
+    rf" (?:at|around|about|by|just after|just before) (?:about )?(?:{CLOCK}|(?P<h5>\d{{1,2}})\b)"
 )
 _NOW_IS = re.compile(rf"\b(?:it'?s|it is|its|now)(?: now)?(?: just)?(?: gone)? (?:about )?{CLOCK}")
 
@@ -89,6 +90,8 @@ def _clock_minutes(match: re.Match[str]) -> tuple[int, bool] | None:
         return (h * 60 + int(g["mm3"])) if h < 24 else None, h > 12
     if g["h4"]:
         return hour(g["h4"]) % 12 * 60, False
+    if g.get("h5"):
+        return int(g["h5"]) % 12 * 60, False
     return None
 
 

@@ -12,6 +12,7 @@ from app.nlu.models import MessageParse, SymptomMention
 from app.triage.protocol import LEVEL_RANK, GuidanceLine, Protocol
 
 IN_WINDOW = frozenset({"during", "within_2h"})
+RED_LEVELS = ("emergency", "urgent")
 ASK_INTENT_PREFIX = "ask_"
 # With no topic phrase found, an ask_<topic> intent alone names the topic only when sure.
 TOPIC_INTENT_MIN_CONFIDENCE = 0.5
@@ -32,7 +33,9 @@ class TriageResult:
     questions: list[str] = field(default_factory=list)
     infusion_window: str = "unknown"
     # The category each mention of the parse counted towards (its own one when not present).
-    mention_categories: list[str] = field(default_factory=list)
+    mention_categories: list[str | None] = field(default_factory=list)
+    # The level was raised by the red-flag safety net, not by a recognised symptom.
+    safety_net: bool = False
 
 
 def _categorise(
@@ -76,14 +79,16 @@ def _categorise(
             consumed.update(
                 m.concept
                 for m, category in assigned
-                if m.concept in combination.all and LEVEL_RANK[protocol.level_of(category)] <= rank
+                if m.concept in combination.all
+                and (category is None or LEVEL_RANK[protocol.level_of(category)] <= rank)
             )
 
     result = list(combined)
     by_mention: dict[int, str] = {}
     for mention, category in assigned:
-        if mention.concept in consumed:
-            by_mention[id(mention)] = combined_of.get(id(mention), category)
+        if mention.concept in consumed or category is None:
+            if mention.concept in consumed or id(mention) in combined_of:
+                by_mention[id(mention)] = combined_of.get(id(mention), category)
             continue
         prolonged = mention.prolonged and category not in protocol.prolonged_is_usual
         routine = protocol.level_of(category) == protocol.severity_from_level
@@ -92,6 +97,16 @@ def _categorise(
         result.append((mention.start, category))
         by_mention[id(mention)] = category
     return result, by_mention
+
+
+def _categories_of_concept(concept: str, protocol: Protocol) -> set[str]:
+    """Every category a concept can count towards (alone, in the window, combined)."""
+    spec = protocol.concepts[concept]
+    found = {c for c in (spec.category, spec.in_window) if c}
+    found.update(c.category for c in protocol.combinations if concept in c.all or concept in c.any)
+    if spec.category and protocol.level_of(spec.category) == protocol.severity_from_level:
+        found.add(protocol.severity_category)
+    return found
 
 
 def _ordered(found: Iterable[tuple[int, str]], protocol: Protocol) -> list[str]:
@@ -117,10 +132,10 @@ def _guidance(level: str, categories: list[str], protocol: Protocol) -> list[Gui
     return list(dict.fromkeys(lines))
 
 
-def triage(
+def _from_mentions(
     parse: MessageParse, protocol: Protocol, context: TriageContext | None = None
 ) -> TriageResult:
-    """Triage one parsed message under the protocol."""
+    """The triage the mentions give, before the safety net."""
     context = context or TriageContext()
     window = (
         parse.infusion_window if parse.infusion_window != "unknown" else context.infusion_window
@@ -128,14 +143,16 @@ def triage(
     in_window = window in IN_WINDOW
     present = [m for m in parse.symptoms if m.present]
 
-    def categories_of(by_mention: dict[int, str]) -> list[str]:
+    def categories_of(by_mention: dict[int, str]) -> list[str | None]:
         return [
             by_mention.get(id(m), protocol.concepts[m.concept].category) for m in parse.symptoms
         ]
 
+    categories: list[str] = []
     if present:
         found, by_mention = _categorise(present, protocol, in_window)
         categories = _ordered(found, protocol)
+    if categories:
         level = max((protocol.level_of(c) for c in categories), key=LEVEL_RANK.__getitem__)
         questions = []
         if window == "unknown" and level != "emergency":
@@ -174,3 +191,45 @@ def triage(
             "info", categories, list(dict.fromkeys(guidance)), [], window, categories_of(by_mention)
         )
     return TriageResult("none", [], [], [], window, categories_of({}))
+
+
+def triage(
+    parse: MessageParse, protocol: Protocol, context: TriageContext | None = None
+) -> TriageResult:
+    """Triage one parsed message under the protocol: its mentions, then the safety net."""
+    result = _from_mentions(parse, protocol, context)
+    return _safety_net(result, parse, protocol)
+
+
+def _safety_net(result: TriageResult, parse: MessageParse, protocol: Protocol) -> TriageResult:
+    """Raise the level when the safety net is confident of a red flag the mentions missed."""
+    threshold = protocol.safety_net_min_confidence
+    if threshold is None or parse.red_flag_guess is None:
+        return result
+    category, confidence = parse.red_flag_guess
+    if confidence < threshold or category not in protocol.categories:
+        return result
+    level = protocol.level_of(category)
+    if level not in RED_LEVELS or LEVEL_RANK[level] <= LEVEL_RANK[result.level]:
+        return result
+    # The lexicon saw that category and the context ruled it out ("no yellow eyes", "my
+    # mum had jaundice"): the words decide, not the guess.
+    ruled_out = {
+        category
+        for m in parse.symptoms
+        if not m.present
+        for category in _categories_of_concept(m.concept, protocol)
+    }
+    if category in ruled_out:
+        return result
+    reported = [c for c in result.categories if c in protocol.categories]
+    categories = [category, *[c for c in reported if c != category]]
+    return TriageResult(
+        level,
+        categories,
+        _guidance(level, categories, protocol),
+        [],
+        result.infusion_window,
+        result.mention_categories,
+        safety_net=True,
+    )

@@ -48,7 +48,7 @@ class InfoTopic:
 @dataclass(frozen=True)
 class Concept:
     name: str
-    category: str
+    category: str | None  # None: counts only inside combinations
     in_window: str | None
     in_window_needs: frozenset[str]
     asks_window: bool
@@ -85,6 +85,8 @@ class Protocol:
     # Categories for which lasting long is not by itself a sign of worsening (low mood).
     prolonged_is_usual: frozenset[str]
     questions: dict[str, GuidanceLine]
+    # Confidence above which the red-flag safety net may raise a level (None: off).
+    safety_net_min_confidence: float | None = None
 
     def level_of(self, category: str) -> str:
         return self.categories[category].level
@@ -165,9 +167,10 @@ def parse_protocol(data: dict[str, Any]) -> Protocol:
         for needed in needs:
             if needed not in raw_concepts:
                 raise ProtocolError(f"{where}.in_window_needs: unknown concept {needed!r}")
+        category = _require(spec, "category", where)
         concepts[name] = Concept(
             name=name,
-            category=check_category(_require(spec, "category", where), f"{where}.category"),
+            category=None if category is None else check_category(category, f"{where}.category"),
             in_window=check_category(in_window, f"{where}.in_window") if in_window else None,
             in_window_needs=frozenset(needs),
             asks_window=bool(spec.get("asks_window", False)),
@@ -214,7 +217,12 @@ def parse_protocol(data: dict[str, Any]) -> Protocol:
         )
         for name, q in _require(data, "questions", "protocol").items()
     }
+    safety_net = data.get("safety_net") or {}
+    min_confidence = safety_net.get("min_confidence")
+    if min_confidence is not None and not 0 < float(min_confidence) <= 1:
+        raise ProtocolError("safety_net.min_confidence: must be between 0 and 1")
     return Protocol(
+        safety_net_min_confidence=None if min_confidence is None else float(min_confidence),
         categories=categories,
         info_topics=topics,
         concepts=concepts,
