@@ -38,6 +38,7 @@ class Phrase:
     value: str  # concept or topic name
     text: str
     stems: tuple[str, ...]
+    stem_set: frozenset[str]
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,7 +81,7 @@ class Lexicon:
                         continue
                     stems = tuple(key_of(word, surface_only) for word in content)
                     phrase_id = len(self.phrases)
-                    self.phrases.append(Phrase(entity, value, example, stems))
+                    self.phrases.append(Phrase(entity, value, example, stems, frozenset(stems)))
                     for key in stems:
                         index[key].add(phrase_id)
         self._index = dict(index)
@@ -97,13 +98,14 @@ class Lexicon:
         for position, keys in enumerate(keys_by_position):
             for key in keys:
                 positions_by_key[key].append(position)
+        present = set(positions_by_key)
         candidates: set[int] = set()
-        for key in positions_by_key:
+        for key in present:
             candidates |= self._index.get(key, set())
         matches = []
         for phrase_id in candidates:
             phrase = self.phrases[phrase_id]
-            if not all(key in positions_by_key for key in phrase.stems):
+            if not phrase.stem_set <= present:
                 continue
             found = _tightest(phrase.stems, positions_by_key, barriers)
             if found is not None:
