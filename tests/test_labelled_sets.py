@@ -6,6 +6,7 @@ import pytest
 
 from app.evaluation import Outcome, Report, read_labelled
 from app.nlu.training_data import NLU_DATA_DIR
+from app.triage.protocol import default_protocol
 
 # The repo's labelled sets (nlu_data/en/labelled/) are regression sets: the safety net
 # trains on them and make test checks them. Sets in tests/data/ are kept unseen by both,
@@ -61,3 +62,20 @@ def test_first_category_recall(reports, name):
         for r in summary["missed_first_category"]
     ]
     assert summary["first_category_recall"] >= MIN_FIRST_CATEGORY, missed
+
+
+PROTOCOL = default_protocol()
+PROTOCOL_NAMES = sorted({*PROTOCOL.categories, *PROTOCOL.info_topics})
+
+
+@pytest.mark.parametrize("name", PROTOCOL_NAMES)
+def test_every_category_and_topic_has_eight_messages_triaged_right(reports, name):
+    """Per category / info topic: at least 8 labelled messages lead with it, and at least 90%
+    of them get the exact level and report the category."""
+    outcomes = [
+        o for report in reports.values() for o in report.outcomes if o.item.categories[:1] == [name]
+    ]
+    assert len(outcomes) >= 8, f"only {len(outcomes)} labelled messages lead with {name}"
+    right = [o for o in outcomes if o.level == o.item.level and name in o.categories]
+    wrong = [(o.item.text, o.level, o.categories) for o in outcomes if o not in right]
+    assert len(right) / len(outcomes) >= 0.9, wrong
