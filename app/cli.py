@@ -150,6 +150,79 @@ def evaluate(
     raise typer.Exit(1 if failed else 0)
 
 
+@cli.command()
+def replay(
+    paths: Annotated[list[Path], typer.Argument(help="Fixture files or folders.")],
+    url: Annotated[
+        str | None, typer.Option(help="Replay against a running server's REST channel.")
+    ] = None,
+    junit: Annotated[Path | None, typer.Option(help="Write JUnit XML here.")] = None,
+    tag: Annotated[list[str] | None, typer.Option(help="Only fixtures with this tag.")] = None,
+    lang: Annotated[str | None, typer.Option(help="Only fixtures in this language.")] = None,
+) -> None:
+    """Replay conversation fixtures; exit 0 only when every expectation holds.
+
+    In-process on a fresh temporary database by default, or through --url.
+    """
+    import asyncio
+
+    from app.replay.fixtures import FixtureError, FixtureLoader
+    from app.replay.runner import in_process_client, remote_client, write_junit
+    from app.replay.runner import replay as replay_one
+
+    triager = None if url else _triager()
+    from app.dialogue.domain import default_domain
+    from app.triage.protocol import default_protocol
+
+    loader = FixtureLoader(default_protocol(), set(default_domain().responses))
+    try:
+        fixtures = loader.load_paths(paths)
+    except FixtureError as error:
+        err.print(f"[red]error:[/red] {error}")
+        raise typer.Exit(2) from None
+    fixtures = [
+        f for f in fixtures if (not tag or set(tag) & set(f.tags)) and (not lang or f.lang == lang)
+    ]
+    if not fixtures:
+        err.print("[red]error:[/red] no fixture matches")
+        raise typer.Exit(2)
+
+    async def run_all():
+        from rich.progress import Progress
+
+        client = remote_client(url) if url else in_process_client(triager)
+        results = []
+        async with client as http:
+            with Progress(console=err, transient=True) as progress:
+                task = progress.add_task("replaying", total=len(fixtures))
+                for fixture in fixtures:
+                    results.append(await replay_one(fixture, http))
+                    progress.advance(task)
+        return results
+
+    results = asyncio.run(run_all())
+    out = Console(width=140)
+    for result in results:
+        if not result.passed:
+            out.print(result.diff(), markup=False, highlight=False)
+    table = Table(title="Replay summary")
+    for column in ("fixture", "file", "turns", "result"):
+        table.add_column(column)
+    for result in results:
+        table.add_row(
+            result.fixture.name,
+            result.fixture.location,
+            str(len(result.fixture.turns)),
+            "[green]pass[/green]" if result.passed else "[red]FAIL[/red]",
+        )
+    out.print(table)
+    failed = sum(not r.passed for r in results)
+    out.print(f"{len(results) - failed} passed, {failed} failed")
+    if junit:
+        write_junit(results, junit)
+    raise typer.Exit(1 if failed else 0)
+
+
 def _print_report(path: Path, summary: dict[str, Any]) -> None:
     out = Console(width=140)
     out.rule(f"Triage validation: {path} ({summary['total']} messages)")
