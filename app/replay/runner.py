@@ -64,9 +64,8 @@ def check(expect: Expectation, seen: Observed) -> list[str]:
             f"categories_any: expected one of {expect.categories_any}, got {seen.categories}"
         )
     if expect.asks and expect.asks not in seen.asks:
-        failures.append(
-            f"asks: expected the bot to ask {expect.asks}, it asked {sorted(seen.asks) or 'nothing'}"
-        )
+        asked = sorted(seen.asks) or "nothing"
+        failures.append(f"asks: expected the bot to ask {expect.asks}, it asked {asked}")
     absent = [name for name in expect.utter if name not in seen.responses]
     if absent:
         failures.append(f"utter: expected {absent} among the responses")
@@ -106,9 +105,8 @@ class FixtureResult:
         for number, result in enumerate(self.turns, start=1):
             if not result.failures:
                 continue
-            lines.append(
-                f"  turn {number} ({self.fixture.path}:{result.turn.line}): user: {result.turn.user!r}"
-            )
+            where = f"{self.fixture.path}:{result.turn.line}"
+            lines.append(f"  turn {number} ({where}): user: {result.turn.user!r}")
             lines += [f"    - {failure}" for failure in result.failures]
             seen = result.observed
             if seen is not None:
