@@ -32,9 +32,71 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
+_TRIAGER: Triager | None = None
+
+
+def shared_triager() -> Triager:
+    """One triage model for the whole test session (fixtures and conversation items)."""
+    global _TRIAGER
+    if _TRIAGER is None:
+        _TRIAGER = Triager()
+    return _TRIAGER
+
+
 @pytest.fixture(scope="session")
 def triager() -> Triager:
-    return Triager()
+    return shared_triager()
+
+
+# ---------------------------------------------------------------------- conversation fixtures
+
+
+class FixtureFailed(Exception):
+    """A conversation fixture did not behave as expected; the message is the diff."""
+
+
+class ConversationFile(pytest.File):
+    """tests/conversations/*.yml: every fixture in the file is a test item."""
+
+    def collect(self):
+        from app.dialogue.domain import default_domain
+        from app.replay.fixtures import FixtureLoader
+        from app.triage.protocol import default_protocol
+
+        loader = FixtureLoader(default_protocol(), set(default_domain().responses))
+        for fixture in loader.load_file(self.path):
+            yield ConversationItem.from_parent(self, name=fixture.name, fixture=fixture)
+
+
+class ConversationItem(pytest.Item):
+    def __init__(self, *, fixture, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.fixture = fixture
+
+    def runtest(self) -> None:
+        from app.replay.runner import in_process_client, replay
+
+        async def run():
+            async with in_process_client(shared_triager()) as http:
+                return await replay(self.fixture, http)
+
+        result = asyncio.run(run())
+        if not result.passed:
+            raise FixtureFailed(result.diff())
+
+    def repr_failure(self, excinfo, style=None):
+        if isinstance(excinfo.value, FixtureFailed):
+            return str(excinfo.value)
+        return super().repr_failure(excinfo, style=style)
+
+    def reportinfo(self):
+        return self.path, self.fixture.line - 1, f"conversation: {self.fixture.name}"
+
+
+def pytest_collect_file(parent, file_path):
+    if file_path.suffix in {".yml", ".yaml"} and file_path.parent.name == "conversations":
+        return ConversationFile.from_parent(parent, path=file_path)
+    return None
 
 
 @pytest.fixture
