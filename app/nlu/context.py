@@ -37,6 +37,7 @@ class CueRule:
     terminators: PhraseSet
     patient_proxy: PhraseSet
     carer_blockers: PhraseSet
+    proxy_blockers: PhraseSet
     max_tokens: int
     year_pattern: bool
     own_terminators_only: bool
@@ -71,6 +72,7 @@ class ContextRules:
             self.persistent = PhraseSet(modifiers.get("persistent") or [], self.normalize)
             self.long_duration_days = float(modifiers["long_duration_days"])
             self.long_duration_patterns = list(modifiers["long_duration_patterns"])
+            self.prolonged_patterns = list(modifiers.get("prolonged_patterns") or [])
             self.severe_patterns = list(modifiers.get("severe_patterns") or [])
             self.infusion_window: dict[str, Any] = data["infusion_window"]
         except KeyError as missing:
@@ -91,6 +93,7 @@ class ContextRules:
             terminators=phrases("terminators"),
             patient_proxy=phrases("patient_proxy"),
             carer_blockers=phrases("carer_blockers"),
+            proxy_blockers=phrases("proxy_blockers"),
             max_tokens=spec["max_tokens"],
             year_pattern=bool(spec.get("year_pattern")),
             own_terminators_only=bool(spec.get("own_terminators_only")),
@@ -160,7 +163,10 @@ class ContextRules:
 
     def has_patient_proxy(self, words: list[str]) -> bool:
         """True when the message is written for the patient by someone else."""
-        return bool(self.cues["family"].patient_proxy.find_all(words))
+        family = self.cues["family"]
+        return bool(family.patient_proxy.find_all(words)) and not family.proxy_blockers.find_all(
+            words
+        )
 
 
 _AGE_LEADS = (("when", "i", "was"), ("aged",), ("at", "age"), ("age",), ("at", "the", "age", "of"))

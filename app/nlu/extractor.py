@@ -68,6 +68,7 @@ class Extractor:
         self.speller = SpellingCorrector(vocabulary, language=rules.lang)
         self.timing = TimingRules.from_config(rules.infusion_window)
         self.severe_patterns = [re.compile(p) for p in rules.severe_patterns]
+        self.prolonged_patterns = [re.compile(p) for p in rules.prolonged_patterns]
         duration = f"(?P<dur>{DURATION})"
         self.long_duration = [
             re.compile(pattern.replace("DUR", duration)) for pattern in rules.long_duration_patterns
@@ -217,6 +218,8 @@ class Extractor:
     def _prolonged(self, words: list[str]) -> bool:
         """The sentence says something has lasted longer than long_duration_days."""
         sentence = " ".join(words)
+        if any(pattern.search(sentence) for pattern in self.prolonged_patterns):
+            return True
         limit = self.rules.long_duration_days * 24
         for pattern in self.long_duration:
             for match in pattern.finditer(sentence):
