@@ -12,6 +12,10 @@ from actions.core import assess, get_triager, result_events, utter_guidance
 from app.nlu.pipeline import UnsupportedLanguageError
 
 WINDOW_QUESTION = "infusion_window"
+UNSURE_ANSWERS = (
+    "not sure", "don't know", "dont know", "do not know", "dunno", "no idea", "what do you mean",
+    "not certain", "can't remember", "cant remember", "?",
+)  # fmt: skip
 
 
 def window_from_answer(tracker: Tracker) -> str | None:
@@ -28,6 +32,8 @@ def window_from_answer(tracker: Tracker) -> str | None:
     if parsed.infusion_window != "unknown":
         return parsed.infusion_window
     intent = (message.get("intent") or {}).get("name")
+    if any(cue in text.casefold() for cue in UNSURE_ANSWERS):
+        return None  # "not sure" is no answer: ask again rather than assume "no"
     # The question asks whether the infusion is running or ended < 2 h ago.
     if intent == "affirm":
         return "during"
@@ -47,6 +53,10 @@ class ActionTriageMessage(Action):
     ) -> list[dict[str, Any]]:
         text = (tracker.latest_message or {}).get("text") or ""
         window = tracker.get_slot("infusion_window") or "unknown"
+        pending = tracker.get_slot("pending_text") if tracker.get_slot("pending_question") else None
+        if tracker.get_slot("pending_question") == WINDOW_QUESTION and pending:
+            # "I've got hives" ... "and a headache too": still the same question open.
+            text = f"{pending}\n{text}"
         result = assess(tracker, text)
         events = result_events(tracker, result)
         if result.infusion_window != "unknown" and result.infusion_window != window:

@@ -22,7 +22,6 @@ from app.main import create_app
 from app.settings import Settings
 from app.triager import Triager
 
-DATA_DIR = Path(__file__).parent / "data"
 SHARED_DIR = Path(__file__).resolve().parents[2] / "shared"
 
 

@@ -76,7 +76,9 @@ def test_negated_and_hypothetical_mentions():
     ("mentions", "guess", "level"),
     [
         ((), ("anaphylaxis", 0.8), "emergency"),  # a red flag the lexicon did not know
-        ((m("fatigue"),), ("liver", 0.7), "urgent"),
+        ((m("joint_pain"),), ("liver", 0.7), "urgent"),
+        ((m("fatigue"),), ("liver", 0.7), "routine"),  # tiredness reaches liver only combined
+        ((m("itching"),), ("infusion_reaction", 0.9), "urgent"),  # timing decides, not the guess
         ((), ("anaphylaxis", 0.3), "none"),  # not confident enough
         ((), ("common_side_effect", 0.9), "none"),  # only red flags are raised
         ((m("jaundice", negated=True),), ("liver", 0.9), "none"),  # the words ruled it out

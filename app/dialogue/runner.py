@@ -221,6 +221,7 @@ class DialogueEngine:
         events.append({"event": "action", "name": name, "timestamp": time.time()})
         if name.startswith("utter_"):
             message = self.domain.render(name)
+            message["custom"] = {**message.get("custom", {}), "response": name}
             events.append({"event": "bot", "text": message["text"], "timestamp": time.time()})
             return [message]
         tracker = {

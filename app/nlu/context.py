@@ -37,6 +37,8 @@ class CueRule:
     terminators: PhraseSet
     patient_proxy: PhraseSet
     carer_blockers: PhraseSet
+    carer_weak_blockers: PhraseSet
+    recency_cues: PhraseSet
     proxy_blockers: PhraseSet
     max_tokens: int
     year_pattern: bool
@@ -93,6 +95,8 @@ class ContextRules:
             terminators=phrases("terminators"),
             patient_proxy=phrases("patient_proxy"),
             carer_blockers=phrases("carer_blockers"),
+            carer_weak_blockers=phrases("carer_weak_blockers"),
+            recency_cues=phrases("recency_cues"),
             proxy_blockers=phrases("proxy_blockers"),
             max_tokens=spec["max_tokens"],
             year_pattern=bool(spec.get("year_pattern")),
@@ -159,7 +163,12 @@ class ContextRules:
 
     def carer_blocked(self, words: list[str]) -> bool:
         """True when a message about a relative says they are not the patient."""
-        return bool(self.cues["family"].carer_blockers.find_all(words))
+        family = self.cues["family"]
+        if family.carer_blockers.find_all(words):
+            return True
+        return bool(
+            family.carer_weak_blockers.find_all(words)
+        ) and not family.recency_cues.find_all(words)
 
     def has_patient_proxy(self, words: list[str]) -> bool:
         """True when the message is written for the patient by someone else."""

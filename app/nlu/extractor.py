@@ -231,7 +231,9 @@ class Extractor:
     def _carer_report(self, symptoms: list[SymptomMention], words: list[str]) -> None:
         """A message reporting only a relative's current symptoms comes from a carer: the
         relative is the patient, and the symptoms count (the safer reading)."""
-        if any(m.present for m in symptoms):
+        # A writer who speaks of themselves ("I feel ...") reports their own symptoms; one
+        # who never does ("my wife ... she's not making sense, asked me ...") is a carer.
+        if any(m.present for m in symptoms) and "i" in words:
             return
         relatives = [
             m for m in symptoms if m.family and not (m.negated or m.hypothetical or m.historical)

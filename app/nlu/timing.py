@@ -57,6 +57,7 @@ _MINUTE_WORDS = {"five": 5, "ten": 10, "quarter": 15, "twenty": 20, "twenty five
 _HOUR = r"(?:\d{1,2}|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve)"
 CLOCK = (
     rf"(?:(?P<m>twenty five|five|ten|quarter|twenty|half) (?P<rel>past|after|to) (?P<h1>{_HOUR})"
+    rf"|half (?P<h6>{_HOUR})\b"
     rf"|(?P<h2>\d{{1,2}})(?:[:.](?P<mm>\d{{2}}))? ?(?P<ap>am|pm|a\.m\.|p\.m\.)"
     rf"|(?P<h3>\d{{1,2}})[:.](?P<mm3>\d{{2}})"
     rf"|(?P<h4>{_HOUR}) o'?clock|(?P<noon>noon|midday))"
@@ -90,6 +91,8 @@ def _clock_minutes(match: re.Match[str]) -> tuple[int, bool] | None:
         return (h * 60 + int(g["mm3"])) if h < 24 else None, h > 12
     if g["h4"]:
         return hour(g["h4"]) % 12 * 60, False
+    if g.get("h6"):  # British "half 3" = 3:30
+        return (hour(g["h6"]) % 12 * 60 + 30), False
     if g.get("h5"):
         return int(g["h5"]) % 12 * 60, False
     return None

@@ -212,15 +212,13 @@ def _safety_net(result: TriageResult, parse: MessageParse, protocol: Protocol) -
     level = protocol.level_of(category)
     if level not in RED_LEVELS or LEVEL_RANK[level] <= LEVEL_RANK[result.level]:
         return result
-    # The lexicon saw that category and the context ruled it out ("no yellow eyes", "my
-    # mum had jaundice"): the words decide, not the guess.
-    ruled_out = {
-        category
-        for m in parse.symptoms
-        if not m.present
-        for category in _categories_of_concept(m.concept, protocol)
+    # The lexicon saw a symptom that can lead to that category, and the rules decided it
+    # does not here (negated, a relative's, outside the infusion window, not the whole
+    # combination): the words and the protocol decide, not the guess.
+    reachable = {
+        reached for m in parse.symptoms for reached in _categories_of_concept(m.concept, protocol)
     }
-    if category in ruled_out:
+    if category in reachable:
         return result
     reported = [c for c in result.categories if c in protocol.categories]
     categories = [category, *[c for c in reported if c != category]]
