@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -152,19 +153,37 @@ def evaluate(
 
 @cli.command()
 def replay(
-    paths: Annotated[list[Path], typer.Argument(help="Fixture files or folders.")],
+    paths: Annotated[list[Path] | None, typer.Argument(help="Fixture files or folders.")] = None,
     url: Annotated[
         str | None, typer.Option(help="Replay against a running server's REST channel.")
     ] = None,
     junit: Annotated[Path | None, typer.Option(help="Write JUnit XML here.")] = None,
     tag: Annotated[list[str] | None, typer.Option(help="Only fixtures with this tag.")] = None,
     lang: Annotated[str | None, typer.Option(help="Only fixtures in this language.")] = None,
+    transcripts: Annotated[
+        bool,
+        typer.Option(
+            "--transcripts",
+            help="Re-run the stored conversations (DATABASE_URL) through this build and list "
+            "those whose level would now differ, lower first.",
+        ),
+    ] = False,
+    since: Annotated[
+        datetime | None, typer.Option(help="With --transcripts: conversations from this date.")
+    ] = None,
 ) -> None:
     """Replay conversation fixtures; exit 0 only when every expectation holds.
 
     In-process on a fresh temporary database by default, or through --url.
     """
     import asyncio
+
+    if transcripts:
+        _recheck_transcripts(since)
+        return
+    if not paths:
+        err.print("[red]error:[/red] give fixture files or folders, or --transcripts")
+        raise typer.Exit(2)
 
     from app.replay.fixtures import FixtureError, FixtureLoader
     from app.replay.runner import in_process_client, remote_client, write_junit
@@ -221,6 +240,79 @@ def replay(
     if junit:
         write_junit(results, junit)
     raise typer.Exit(1 if failed else 0)
+
+
+def _recheck_transcripts(since: datetime | None) -> None:
+    """Exit 1 when any stored conversation would now end at a lower level."""
+    import asyncio
+
+    from app.dialogue.runner import DialogueEngine
+    from app.replay.transcripts import rerun_transcripts
+    from app.settings import get_settings
+    from app.store.db import make_engine, make_sessionmaker
+
+    triager = _triager()
+
+    async def run():
+        engine = make_engine(get_settings().database_url)
+        try:
+            async with make_sessionmaker(engine)() as session:
+                moment = since.replace(tzinfo=UTC) if since and since.tzinfo is None else since
+                return await rerun_transcripts(session, DialogueEngine(triager), moment)
+        finally:
+            await engine.dispose()
+
+    checked, changes = asyncio.run(run())
+    out = Console(width=140)
+    table = Table(title=f"Conversations whose level would change ({len(changes)} of {checked})")
+    for column in ("conversation", "stored level", "level now", "patient turns", "change"):
+        table.add_column(column)
+    for change in changes:
+        table.add_row(
+            change.conversation_id,
+            change.stored,
+            change.now,
+            str(change.turns),
+            "[red]LOWER[/red]" if change.lower else "higher",
+        )
+    out.print(table)
+    lower = sum(change.lower for change in changes)
+    out.print(f"{checked} conversations re-run: {lower} lower, {len(changes) - lower} higher")
+    raise typer.Exit(1 if lower else 0)
+
+
+@cli.command("export-fixture")
+def export_fixture(
+    conversation_id: Annotated[str, typer.Argument(help="A stored conversation's id.")],
+    output: Annotated[Path | None, typer.Option(help="Write here instead of stdout.")] = None,
+    name: Annotated[str | None, typer.Option(help="The fixture's name.")] = None,
+) -> None:
+    """Write a fixture from a stored conversation, with today's decisions as expectations."""
+    import asyncio
+
+    from app.replay.transcripts import ConversationNotFound
+    from app.replay.transcripts import export_fixture as export
+    from app.settings import get_settings
+    from app.store.db import make_engine, make_sessionmaker
+
+    async def run() -> str:
+        engine = make_engine(get_settings().database_url)
+        try:
+            async with make_sessionmaker(engine)() as session:
+                return await export(session, conversation_id, name)
+        finally:
+            await engine.dispose()
+
+    try:
+        text = asyncio.run(run())
+    except ConversationNotFound as error:
+        err.print(f"[red]error:[/red] no conversation {error}")
+        raise typer.Exit(2) from None
+    if output:
+        output.write_text(text, encoding="utf-8")
+        err.print(f"fixture written to {output}")
+    else:
+        typer.echo(text)
 
 
 def _print_report(path: Path, summary: dict[str, Any]) -> None:

@@ -177,3 +177,70 @@ async def test_junit_round_trip(triager, tmp_path):
     suite = ET.parse(tmp_path / "j.xml").getroot()
     assert suite.get("failures") == "0"
     assert [c.get("name") for c in suite.iter("testcase")] == ["jaundice is urgent"]
+
+
+async def _conversation_on_disk(triager, database: Path) -> str:
+    """A stored conversation made through the real REST channel; returns its id."""
+    from sqlalchemy import select
+
+    from app.store.models import Conversation
+    from tests.conftest import running_app
+
+    async with running_app(triager, f"sqlite+aiosqlite:///{database}") as (app, http):
+        for text in ("I've got hives all over", "yes still on the drip", "thanks"):
+            response = await http.post(
+                "/webhooks/rest/webhook", json={"sender": "p1", "message": text}
+            )
+            assert response.status_code == 200
+        async with app.state.conversations.sessionmaker() as session:
+            return await session.scalar(select(Conversation.id))
+
+
+def _cli(*args: str, database: Path) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "DATABASE_URL": f"sqlite+aiosqlite:///{database}"}
+    triagebot = str(Path(sys.executable).with_name("triagebot"))
+    return subprocess.run([triagebot, *args], capture_output=True, text=True, timeout=120, env=env)
+
+
+async def test_export_fixture_round_trips_through_replay(triager, tmp_path):
+    database = tmp_path / "stored.db"
+    conversation_id = await _conversation_on_disk(triager, database)
+    out = tmp_path / "exported.yml"
+    done = _cli("export-fixture", conversation_id, "--output", str(out), database=database)
+    assert done.returncode == 0, done.stderr
+    [fixture] = LOADER.load_file(out)
+    assert [t.user for t in fixture.turns] == [
+        "I've got hives all over",
+        "yes still on the drip",
+        "thanks",
+    ]
+    assert fixture.turns[1].expect.level == "emergency"
+    assert fixture.turns[1].expect.categories_any == ["infusion_reaction"]
+    assert "utter_emergency_infusion" in fixture.turns[1].expect.utter
+    assert fixture.turns[2].expect.level == "emergency"
+    async with in_process_client(triager) as http:
+        assert (await replay(fixture, http)).passed
+    missing = _cli("export-fixture", "nope", database=database)
+    assert missing.returncode == 2 and "no conversation" in missing.stderr
+
+
+async def test_transcripts_recheck_lists_conversations_whose_level_would_change(triager, tmp_path):
+    import sqlite3
+
+    database = tmp_path / "stored.db"
+    conversation_id = await _conversation_on_disk(triager, database)
+    same = _cli("replay", "--transcripts", database=database)
+    assert same.returncode == 0, same.stdout + same.stderr
+    assert "1 conversations re-run: 0 lower, 0 higher" in same.stdout
+    # Pretend an older build had decided "urgent" for the whole conversation: now higher.
+    with sqlite3.connect(database) as db:
+        db.execute("update conversations set level = 'urgent' where id = ?", (conversation_id,))
+    higher = _cli("replay", "--transcripts", "--since", "2020-01-01", database=database)
+    assert higher.returncode == 0 and "0 lower, 1 higher" in higher.stdout
+    # ... or "emergency" where the current build would say less: listed as LOWER, exit 1.
+    with sqlite3.connect(database) as db:
+        db.execute("update messages set text = 'hello' where role = 'patient'")
+        db.execute("update conversations set level = 'emergency' where id = ?", (conversation_id,))
+    lower = _cli("replay", "--transcripts", database=database)
+    assert lower.returncode == 1 and "1 lower, 0 higher" in lower.stdout
+    assert conversation_id in lower.stdout
