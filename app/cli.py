@@ -244,25 +244,12 @@ def replay(
 
 def _recheck_transcripts(since: datetime | None) -> None:
     """Exit 1 when any stored conversation would now end at a lower level."""
-    import asyncio
-
     from app.dialogue.runner import DialogueEngine
     from app.replay.transcripts import rerun_transcripts
-    from app.settings import get_settings
-    from app.store.db import make_engine, make_sessionmaker
 
-    triager = _triager()
-
-    async def run():
-        engine = make_engine(get_settings().database_url)
-        try:
-            async with make_sessionmaker(engine)() as session:
-                moment = since.replace(tzinfo=UTC) if since and since.tzinfo is None else since
-                return await rerun_transcripts(session, DialogueEngine(triager), moment)
-        finally:
-            await engine.dispose()
-
-    checked, changes = asyncio.run(run())
+    dialogue = DialogueEngine(_triager())
+    moment = since.replace(tzinfo=UTC) if since and since.tzinfo is None else since
+    checked, changes = _with_session(lambda session: rerun_transcripts(session, dialogue, moment))
     out = Console(width=140)
     table = Table(title=f"Conversations whose level would change ({len(changes)} of {checked})")
     for column in ("conversation", "stored level", "level now", "patient turns", "change"):
@@ -288,23 +275,11 @@ def export_fixture(
     name: Annotated[str | None, typer.Option(help="The fixture's name.")] = None,
 ) -> None:
     """Write a fixture from a stored conversation, with today's decisions as expectations."""
-    import asyncio
-
     from app.replay.transcripts import ConversationNotFound
     from app.replay.transcripts import export_fixture as export
-    from app.settings import get_settings
-    from app.store.db import make_engine, make_sessionmaker
-
-    async def run() -> str:
-        engine = make_engine(get_settings().database_url)
-        try:
-            async with make_sessionmaker(engine)() as session:
-                return await export(session, conversation_id, name)
-        finally:
-            await engine.dispose()
 
     try:
-        text = asyncio.run(run())
+        text = _with_session(lambda session: export(session, conversation_id, name))
     except ConversationNotFound as error:
         err.print(f"[red]error:[/red] no conversation {error}")
         raise typer.Exit(2) from None
@@ -315,17 +290,39 @@ def export_fixture(
         typer.echo(text)
 
 
+def _print_rows(out: Console, rows: list[dict[str, Any]]) -> None:
+    for row in rows:
+        out.print(
+            f"  line {row['line']}: expected {row['expected']} {row['expected_categories']}, "
+            f"got {row['predicted']} {row['predicted_categories']}: {row['text']!r}"
+        )
+
+
+def _with_session(work):
+    """Run `await work(session)` on DATABASE_URL and return its result."""
+    import asyncio
+
+    from app.settings import get_settings
+    from app.store.db import make_engine, make_sessionmaker
+
+    async def run():
+        engine = make_engine(get_settings().database_url)
+        try:
+            async with make_sessionmaker(engine)() as session:
+                return await work(session)
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(run())
+
+
 def _print_report(path: Path, summary: dict[str, Any]) -> None:
     out = Console(width=140)
     out.rule(f"Triage validation: {path} ({summary['total']} messages)")
     under = summary["under_triaged"]
     if under:
         out.print(f"[bold red]UNDER-TRIAGED RED FLAGS: {len(under)}[/bold red]")
-        for row in under:
-            out.print(
-                f"  line {row['line']}: expected {row['expected']}, got {row['predicted']}: "
-                f"{row['text']!r}"
-            )
+        _print_rows(out, under)
     else:
         out.print("[bold green]No red flag under-triaged.[/bold green]")
     out.print(
@@ -361,11 +358,7 @@ def _print_report(path: Path, summary: dict[str, Any]) -> None:
     wrong = summary["wrong_level"]
     if wrong:
         out.print(f"[bold]Wrong level ({len(wrong)}):[/bold]")
-        for row in wrong:
-            out.print(
-                f"  line {row['line']}: expected {row['expected']} {row['expected_categories']}, "
-                f"got {row['predicted']} {row['predicted_categories']}: {row['text']!r}"
-            )
+        _print_rows(out, wrong)
     missed = [r for r in summary["missed_first_category"] if r["expected"] == r["predicted"]]
     if missed:
         out.print(f"[bold]Right level, first category missed ({len(missed)}):[/bold]")
