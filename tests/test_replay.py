@@ -116,12 +116,18 @@ async def test_each_kind_of_failure_has_a_readable_diff(triager, tmp_path, expec
         ("fixture: x\nturnz: []\n", "f.yml:2: unknown key 'turnz'"),
         ("fixture: x\nturns: [\n", "f.yml:"),
         ("fixture: x\n", "f.yml:1: missing 'turns'"),
+        ("fixture: ''\nturns:\n  - user: hi\n", "f.yml:1: 'fixture' must be a name"),
     ],
 )
 def test_malformed_fixtures_name_file_and_line(tmp_path, text, message):
     path = write(tmp_path, text)
     with pytest.raises(FixtureError, match=message.replace("[", r"\[")):
         LOADER.load_file(path)
+
+
+def test_a_fixture_without_a_name_is_named_by_its_place(tmp_path):
+    path = write(tmp_path, "turns:\n  - user: hi\n    expect:\n      level: none\n")
+    assert [f.name for f in LOADER.load_file(path)] == ["f #1"]
 
 
 def test_several_fixtures_per_file(tmp_path):

@@ -116,18 +116,18 @@ class FixtureLoader:
             mark = getattr(error, "problem_mark", None)
             line = mark.line + 1 if mark else 1
             raise FixtureError(f"{where}:{line}: not valid YAML: {error}") from None
-        fixtures = []
+        fixtures: list[Fixture] = []
         for document in documents:
             if document is None:
                 continue
             nodes = document.value if isinstance(document, yaml.SequenceNode) else [document]
             for node in nodes:
-                fixtures.append(self._fixture(node, path))
+                fixtures.append(self._fixture(node, path, len(fixtures) + 1))
         if not fixtures:
             raise FixtureError(f"{where}:1: no fixture in this file")
         return fixtures
 
-    def _fixture(self, node: yaml.Node, path: Path) -> Fixture:
+    def _fixture(self, node: yaml.Node, path: Path, number: int) -> Fixture:
         where = str(path)
         items = _mapping(node, where)
         for key, (key_node, _) in items.items():
@@ -136,12 +136,14 @@ class FixtureLoader:
                     f"{where}:{_line(key_node)}: unknown key {key!r} "
                     f"(expected {', '.join(sorted(FIXTURE_KEYS))})"
                 )
-        for required in ("fixture", "turns"):
-            if required not in items:
-                raise FixtureError(f"{where}:{_line(node)}: missing {required!r}")
-        name_node = items["fixture"][1]
-        if not isinstance(name_node, yaml.ScalarNode) or not str(name_node.value).strip():
-            raise FixtureError(f"{where}:{_line(name_node)}: 'fixture' must be a name")
+        if "turns" not in items:
+            raise FixtureError(f"{where}:{_line(node)}: missing 'turns'")
+        name = f"{path.stem} #{number}"  # a fixture without a name is named by its place
+        if "fixture" in items:
+            name_node = items["fixture"][1]
+            if not isinstance(name_node, yaml.ScalarNode) or not str(name_node.value).strip():
+                raise FixtureError(f"{where}:{_line(name_node)}: 'fixture' must be a name")
+            name = str(name_node.value)
         lang = "en"
         if "lang" in items:
             lang = str(items["lang"][1].value)
@@ -152,7 +154,7 @@ class FixtureLoader:
         if not isinstance(turns_node, yaml.SequenceNode) or not turns_node.value:
             raise FixtureError(f"{where}:{_line(turns_node)}: 'turns' must be a non-empty list")
         turns = [self._turn(turn, where) for turn in turns_node.value]
-        return Fixture(str(name_node.value), path, _line(node), turns, lang, tags)
+        return Fixture(name, path, _line(node), turns, lang, tags)
 
     def _turn(self, node: yaml.Node, where: str) -> Turn:
         items = _mapping(node, where)
