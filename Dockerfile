@@ -5,7 +5,7 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     PIP_NO_CACHE_DIR=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \
-    TRIAGE_NLU_DATA=/srv/triagebot/nlu_data
+    DATABASE_URL=sqlite+aiosqlite:////srv/data/triagebot.db
 
 RUN useradd --create-home --uid 10001 triage
 WORKDIR /srv/triagebot
@@ -14,10 +14,13 @@ COPY pyproject.toml README.md ./
 COPY app ./app
 COPY actions ./actions
 COPY nlu_data ./nlu_data
-COPY domain.yml* ./
-RUN pip install .
+COPY domain.yml ./
+# Editable install: the service reads nlu_data/, domain.yml and the Alembic migrations from
+# this folder at run time.
+RUN pip install -e . && mkdir -p /srv/data && chown triage /srv/data
 
 USER triage
+VOLUME ["/srv/data"]
 EXPOSE 8000
 HEALTHCHECK --interval=30s --timeout=3s --start-period=20s \
   CMD python -c "import urllib.request,sys; sys.exit(urllib.request.urlopen('http://127.0.0.1:8000/healthz').status != 200)"
