@@ -87,6 +87,8 @@ class BodySizeLimit:
 def create_app(settings: Settings | None = None, triager: Triager | None = None) -> FastAPI:
     """Build the service. A ready `triager` can be passed in (tests share one)."""
     settings = settings or get_settings()
+    # Our own logs never carry patient text; INFO by default (TRIAGE_LOG_LEVEL).
+    logging.getLogger("triagebot").setLevel(settings.log_level.upper())
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
