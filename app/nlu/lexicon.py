@@ -116,7 +116,9 @@ class Lexicon:
         for found_match in matches:
             if found_match.phrase.entity == BLOCKER:
                 continue
-            if any(set(found_match.positions) <= block for block in blocked):
+            if found_match.phrase.entity == "symptom" and any(
+                set(found_match.positions) <= block for block in blocked
+            ):
                 continue
             by_entity[found_match.phrase.entity].append(found_match)
         kept = [m for group in by_entity.values() for m in _drop_contained(group)]
