@@ -31,6 +31,7 @@ _NUMBER = r"\d+(?:[.,]\d+)?|half an|a few|a couple of|couple of|several|an?|" + 
 DURATION = (
     rf"(?P<num>{_NUMBER})\s*(?:-|to)?\s*(?:\d+\s*)?"
     rf"(?P<unit>minutes?|mins?|hours?|h|days?|weeks?|fortnight|months?|years?)"
+    r"(?P<half> and a half)?"
 )
 _DURATION_RE = re.compile(rf"\b{DURATION}\b|\b(?P<fortnight>a fortnight)\b")
 
@@ -46,6 +47,8 @@ def duration_hours(text: str) -> float | None:
     value = _NUMBER_WORDS.get(number)
     if value is None:
         value = float(number.replace(",", "."))
+    if match.group("half"):  # "an hour and a half"
+        value += 0.5
     return value * _UNIT_HOURS[match.group("unit")]
 
 
