@@ -219,7 +219,6 @@ class ConversationService:
                     delivery_attempts=0,
                     next_attempt_at=now,
                 )
-                row.message_id = None
                 alert_rows.append(row)
                 session.add(row)
             if new_alerts:
