@@ -38,6 +38,7 @@ class CueRule:
     patient_proxy: PhraseSet
     carer_blockers: PhraseSet
     carer_weak_blockers: PhraseSet
+    self_report: PhraseSet
     recency_cues: PhraseSet
     proxy_blockers: PhraseSet
     max_tokens: int
@@ -96,6 +97,7 @@ class ContextRules:
             patient_proxy=phrases("patient_proxy"),
             carer_blockers=phrases("carer_blockers"),
             carer_weak_blockers=phrases("carer_weak_blockers"),
+            self_report=phrases("self_report"),
             recency_cues=phrases("recency_cues"),
             proxy_blockers=phrases("proxy_blockers"),
             max_tokens=spec["max_tokens"],
@@ -160,6 +162,10 @@ class ContextRules:
                 break
             begin -= 1
         return Scope(range(begin, start), range(start, end))
+
+    def reports_self(self, words: list[str]) -> bool:
+        """The writer speaks of their own symptoms ("I feel", "I have")."""
+        return bool(self.cues["family"].self_report.find_all(words))
 
     def carer_blocked(self, words: list[str]) -> bool:
         """True when a message about a relative says they are not the patient."""

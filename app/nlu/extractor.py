@@ -233,7 +233,7 @@ class Extractor:
         relative is the patient, and the symptoms count (the safer reading)."""
         # A writer who speaks of themselves ("I feel ...") reports their own symptoms; one
         # who never does ("my wife ... she's not making sense, asked me ...") is a carer.
-        if any(m.present for m in symptoms) and "i" in words:
+        if any(m.present for m in symptoms) and self.rules.reports_self(words):
             return
         relatives = [
             m for m in symptoms if m.family and not (m.negated or m.hypothetical or m.historical)
