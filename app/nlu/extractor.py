@@ -187,7 +187,10 @@ class Extractor:
             start = tokens[match.first].start
             end = tokens[match.last].end
             if match.phrase.entity == "info_topic":
-                topics.append(TopicMention(match.phrase.value, text[start:end], start, end))
+                negated = _in_scope(match, scopes.get("negated", []), "negated")
+                topics.append(
+                    TopicMention(match.phrase.value, text[start:end], start, end, negated)
+                )
                 continue
             mention = SymptomMention(
                 match.phrase.value,

@@ -169,4 +169,16 @@ def _drop_contained(matches: list[PhraseMatch]) -> list[PhraseMatch]:
         words = set(match.positions)
         if not any(words < set(other.positions) for other in unique):
             kept.append(match)
-    return kept
+    # One mention per stretch of text and concept: overlapping matches of the same concept
+    # ("eyes look kind of yellow" / "look kind of yellow") keep the widest.
+    kept.sort(key=lambda m: -(m.last - m.first))
+    merged: list[PhraseMatch] = []
+    for match in kept:
+        if not any(
+            other.phrase.value == match.phrase.value
+            and other.first <= match.last
+            and match.first <= other.last
+            for other in merged
+        ):
+            merged.append(match)
+    return merged

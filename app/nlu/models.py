@@ -44,6 +44,7 @@ class TopicMention:
     text: str
     start: int
     end: int
+    negated: bool = False
 
 
 @dataclass(slots=True)

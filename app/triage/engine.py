@@ -168,7 +168,7 @@ def _from_mentions(
         m for m in parse.symptoms if m.hypothetical and not (m.negated or m.family or m.historical)
     ]
     asked = parse.is_question or parse.intent.name.startswith(ASK_INTENT_PREFIX)
-    topics = list(dict.fromkeys(t.topic for t in parse.topics)) if asked else []
+    topics = list(dict.fromkeys(t.topic for t in parse.topics if not t.negated)) if asked else []
     if (
         not topics
         and not hypothetical
