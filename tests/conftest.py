@@ -19,6 +19,7 @@ import httpx
 import pytest
 
 from app.main import create_app
+from app.replay.runner import served
 from app.settings import Settings
 from app.triager import Triager
 
@@ -101,11 +102,8 @@ def pytest_collect_file(parent, file_path):
 @pytest.fixture
 async def client(triager: Triager, tmp_path: Path) -> AsyncIterator[httpx.AsyncClient]:
     settings = Settings(database_url=f"sqlite+aiosqlite:///{tmp_path}/triage.db")
-    app = create_app(settings, triager=triager)
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
-            yield http
+    async with served(create_app(settings, triager=triager)) as http:
+        yield http
 
 
 # ---------------------------------------------------------------------- PostgreSQL
@@ -189,10 +187,8 @@ async def running_app(
         **overrides,
     }
     app = create_app(Settings(**values), triager=triager)
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
-            yield app, http
+    async with served(app) as http:
+        yield app, http
 
 
 async def eventually(check, timeout: float = 10.0, interval: float = 0.05):

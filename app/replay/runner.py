@@ -145,6 +145,15 @@ async def replay(fixture: Fixture, http: httpx.AsyncClient) -> FixtureResult:
 
 
 @asynccontextmanager
+async def served(app) -> AsyncIterator[httpx.AsyncClient]:
+    """An HTTP client talking to `app` in this process, with its start-up and shutdown run."""
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://local") as http:
+            yield http
+
+
+@asynccontextmanager
 async def in_process_client(triager=None) -> AsyncIterator[httpx.AsyncClient]:
     """The service in this process on a fresh temporary SQLite database."""
     from app.main import create_app
@@ -152,11 +161,8 @@ async def in_process_client(triager=None) -> AsyncIterator[httpx.AsyncClient]:
 
     with TemporaryDirectory(prefix="triage-replay-") as folder:
         settings = Settings(database_url=f"sqlite+aiosqlite:///{folder}/replay.db")
-        app = create_app(settings, triager=triager)
-        async with app.router.lifespan_context(app):
-            transport = httpx.ASGITransport(app=app)
-            async with httpx.AsyncClient(transport=transport, base_url="http://replay") as http:
-                yield http
+        async with served(create_app(settings, triager=triager)) as http:
+            yield http
 
 
 @asynccontextmanager
