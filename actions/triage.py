@@ -53,8 +53,9 @@ class ActionTriageMessage(Action):
     ) -> list[dict[str, Any]]:
         text = (tracker.latest_message or {}).get("text") or ""
         window = tracker.get_slot("infusion_window") or "unknown"
-        pending = tracker.get_slot("pending_text") if tracker.get_slot("pending_question") else None
-        if tracker.get_slot("pending_question") == WINDOW_QUESTION and pending:
+        asking_window = tracker.get_slot("pending_question") == WINDOW_QUESTION
+        pending = tracker.get_slot("pending_text") if asking_window else None
+        if pending:
             # "I've got hives" ... "and a headache too": still the same question open.
             text = f"{pending}\n{text}"
         result = assess(tracker, text)
@@ -65,11 +66,7 @@ class ActionTriageMessage(Action):
         if WINDOW_QUESTION in result.questions:
             dispatcher.utter_message(response="utter_ask_infusion_window")
             events += [SlotSet("pending_question", WINDOW_QUESTION), SlotSet("pending_text", text)]
-        elif tracker.get_slot("pending_question") == WINDOW_QUESTION and result.level in (
-            "emergency",
-            "urgent",
-            "routine",
-        ):
+        elif asking_window and result.level in ("emergency", "urgent", "routine"):
             events += [SlotSet("pending_question", None), SlotSet("pending_text", None)]
         return events
 

@@ -97,7 +97,7 @@ class Extractor:
         for sentence_tokens in sentences.values():
             sentence_question = is_question(sentence_tokens)
             question = question or sentence_question
-            found_symptoms, found_topics, (severe, prolonged) = self._sentence(
+            found_symptoms, found_topics, (severe, prolonged, hypothetical) = self._sentence(
                 text, sentence_tokens, is_question=sentence_question, patient_proxy=proxy
             )
             if (severe or prolonged) and not found_symptoms:
@@ -111,13 +111,7 @@ class Extractor:
             if previous_hypothetical and words[:1] in (["like"], ["such"], ["eg"], ["or"]):
                 for mention in found_symptoms:
                     mention.hypothetical = True
-            previous_hypothetical = any(m.hypothetical for m in found_symptoms) or bool(
-                self.rules.scopes(
-                    [t.text for t in sentence_tokens],
-                    self.rules.cues["hypothetical"],
-                    is_question=sentence_question,
-                )
-            )
+            previous_hypothetical = hypothetical
             if found_symptoms:
                 previous = found_symptoms
             symptoms.extend(found_symptoms)
@@ -138,9 +132,9 @@ class Extractor:
 
     def _sentence(
         self, text: str, tokens: list[Token], *, is_question: bool, patient_proxy: bool
-    ) -> tuple[list[SymptomMention], list[TopicMention], tuple[bool, bool]]:
-        """Mentions and topics of one sentence, and whether it describes severity and a
-        long duration."""
+    ) -> tuple[list[SymptomMention], list[TopicMention], tuple[bool, bool, bool]]:
+        """Mentions and topics of one sentence, and whether it describes severity, a long
+        duration, and asks a hypothetical question."""
         words = [token.text for token in tokens]
         keys = [
             frozenset({stem(t.text), SURFACE_PREFIX + t.text}) if t.is_word else frozenset()
@@ -164,7 +158,10 @@ class Extractor:
                 )
             ]
         if not matches:
-            return [], [], (self._severe(words), self._prolonged(words))
+            hypothetical = bool(
+                self.rules.scopes(words, self.rules.cues["hypothetical"], is_question=is_question)
+            )
+            return [], [], (self._severe(words), self._prolonged(words), hypothetical)
         scopes = {
             flag: self.rules.scopes(words, self.rules.cues[flag], is_question=is_question)
             for flag in FLAGS
@@ -205,7 +202,8 @@ class Extractor:
             for flag, flag_scopes in scopes.items():
                 setattr(mention, flag, _in_scope(match, flag_scopes, flag))
             symptoms.append(mention)
-        return symptoms, topics, (severe, prolonged)
+        hypothetical = bool(scopes["hypothetical"]) or any(m.hypothetical for m in symptoms)
+        return symptoms, topics, (severe, prolonged, hypothetical)
 
     def _severe(self, words: list[str], ignored: set[int] | None = None) -> bool:
         """The sentence describes severity (outside the `ignored` positions)."""
