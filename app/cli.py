@@ -42,6 +42,88 @@ def db_upgrade(
     typer.echo(f"database at {url.split('@')[-1]} is at revision {revision}")
 
 
+coordinator = typer.Typer(help="Coordinator accounts and API tokens.", no_args_is_help=True)
+cli.add_typer(coordinator, name="coordinator")
+
+
+def _read_password(password_stdin: bool, confirm: bool = True) -> str:
+    if password_stdin:
+        return sys.stdin.readline().rstrip("\r\n")
+    return typer.prompt("Password", hide_input=True, confirmation_prompt=confirm)
+
+
+def _account_change(work) -> Any:
+    """Migrate DATABASE_URL to head, then run `await work(session)` in one transaction;
+    account errors are reported plainly with exit code 2."""
+    from app.coordinator.accounts import AccountError
+    from app.settings import get_settings
+    from app.store.db import upgrade
+
+    upgrade(get_settings().database_url)
+
+    async def in_transaction(session):
+        async with session.begin():
+            return await work(session)
+
+    try:
+        return _with_session(in_transaction)
+    except AccountError as error:
+        err.print(f"[red]error:[/red] {error}")
+        raise typer.Exit(2) from None
+
+
+@coordinator.command("add")
+def coordinator_add(
+    username: Annotated[str, typer.Argument(help="Lower-case letters, digits, . _ -")],
+    password_stdin: Annotated[
+        bool, typer.Option("--password-stdin", help="Read the password from standard input.")
+    ] = False,
+) -> None:
+    """Create a coordinator who can sign in to the dashboard (password: 12+ characters)."""
+    from app.coordinator.accounts import add_coordinator, check_new_account
+
+    password = _read_password(password_stdin)
+    try:
+        check_new_account(username, password)
+    except ValueError as error:
+        err.print(f"[red]error:[/red] {error}")
+        raise typer.Exit(2) from None
+    _account_change(lambda session: add_coordinator(session, username, password))
+    typer.echo(f"coordinator {username} added; sign in at /coordinator")
+
+
+@coordinator.command("password")
+def coordinator_password(
+    username: Annotated[str, typer.Argument(help="An existing coordinator.")],
+    password_stdin: Annotated[
+        bool, typer.Option("--password-stdin", help="Read the password from standard input.")
+    ] = False,
+) -> None:
+    """Set a coordinator's password (signs out all their browsers)."""
+    from app.coordinator.accounts import set_password
+
+    password = _read_password(password_stdin)
+    _account_change(lambda session: set_password(session, username, password))
+    typer.echo(f"password of {username} changed")
+
+
+@coordinator.command("token")
+def coordinator_token(
+    username: Annotated[str, typer.Argument(help="The coordinator the token acts as.")],
+    days: Annotated[int, typer.Option(min=1, max=366, help="Days until it expires.")] = 90,
+) -> None:
+    """Print a new API token for /api/coordinator (shown once; only its hash is stored)."""
+    from datetime import timedelta
+
+    from app.coordinator.accounts import issue_token
+
+    token, expires = _account_change(
+        lambda session: issue_token(session, username, timedelta(days=days))
+    )
+    err.print(f"API token for {username}, expires {expires:%Y-%m-%d %H:%M} UTC:")
+    typer.echo(token)
+
+
 def _triager():
     """Load the triage model; a broken data file is reported plainly (exit 2)."""
     from app.triager import Triager  # imported late: loading the model takes ~1 s

@@ -7,8 +7,10 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse
+from fastapi import FastAPI, HTTPException, Request
+from fastapi.exception_handlers import http_exception_handler
+from fastapi.responses import JSONResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from app.alerts.outbox import AlertOutbox
@@ -16,10 +18,16 @@ from app.api import triage
 from app.api.schemas import TooLongError
 from app.channels import action_server, rest, widget
 from app.conversations.service import ConversationService
+from app.coordinator import api as coordinator_api
+from app.coordinator import pages as coordinator_pages
+from app.coordinator.auth import SignInRequired
 from app.dialogue.runner import DialogueEngine
 from app.settings import Settings, get_settings
 from app.store.db import make_engine, make_sessionmaker, upgrade_async
 from app.triager import Triager
+from app.web import STATIC_DIR
+from app.web import routes as web_routes
+from app.web.headers import SecurityHeaders, WidgetCors
 
 log = logging.getLogger("triagebot")
 
@@ -129,14 +137,32 @@ def create_app(settings: Settings | None = None, triager: Triager | None = None)
         lifespan=lifespan,
     )
     app.state.triager = triager
+    app.state.settings = settings
+    app.add_middleware(WidgetCors, origins=settings.widget_origins)
+    app.add_middleware(SecurityHeaders)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
 
     @app.exception_handler(TooLongError)
     async def too_long(_: Request, error: TooLongError) -> JSONResponse:
         return JSONResponse({"detail": str(error)}, status_code=413)
 
+    @app.exception_handler(SignInRequired)
+    async def sign_in_first(_: Request, error: SignInRequired) -> RedirectResponse:
+        return RedirectResponse(error.location, status_code=303)
+
+    @app.exception_handler(HTTPException)
+    async def dashboard_errors(request: Request, error: HTTPException) -> Response:
+        """Dashboard pages answer errors with a page; everything else with JSON."""
+        if request.url.path.startswith("/coordinator"):
+            return coordinator_pages.error_page(request, error)
+        return await http_exception_handler(request, error)
+
     app.include_router(triage.router)
     app.include_router(rest.router)
     app.include_router(widget.router)
     app.include_router(action_server.router)
+    app.include_router(coordinator_api.router)
+    app.include_router(coordinator_pages.router)
+    app.include_router(web_routes.router)
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app

@@ -31,6 +31,15 @@ class Settings(BaseSettings):
     # Largest request body accepted; bigger ones get 413 before any parsing.
     max_body_bytes: int = 64 * 1024
     log_level: str = "INFO"
+    # Coordinator sign-in: how long a browser stays signed in, and the throttle on failed
+    # sign-ins (per username; ten times as many per client address) in a sliding window.
+    coordinator_session_hours: float = 12.0
+    sign_in_max_failures: int = 5
+    sign_in_window_minutes: float = 15.0
+    # Mark cookies Secure (HTTPS only). Turn on in production behind TLS.
+    secure_cookies: bool = False
+    # Origins allowed to embed the widget (CORS for /api/conversations); "*" means any.
+    widget_origins: list[str] = ["*"]
 
 
 @lru_cache(maxsize=1)

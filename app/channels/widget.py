@@ -57,7 +57,7 @@ async def post_message(
         raise HTTPException(status.HTTP_404_NOT_FOUND, NOT_FOUND) from None
     if reply.alert_ids and outbox is not None:
         outbox.wake()
-    return {"messages": reply.messages}
+    return {"messages": reply.stored}
 
 
 @router.get("/{conversation_id}/messages")

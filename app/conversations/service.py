@@ -12,6 +12,7 @@ import hmac
 import secrets
 import uuid
 import weakref
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -38,6 +39,7 @@ class TurnReply:
     messages: list[dict[str, Any]]
     outcome: TurnOutcome
     alert_ids: list[int]
+    stored: list[dict[str, Any]]  # the bot's messages as stored (with seq and role)
 
 
 def now_utc() -> datetime:
@@ -96,8 +98,9 @@ class ConversationService:
                 last_activity_at=now,
             )
             session.add(conversation)
-            self._add_messages(session, conversation, [("bot", m) for m in opening], now)
-        return conversation_id, token, opening
+            rows = self._add_messages(session, conversation, [("bot", m) for m in opening], now)
+            stored = [public_message(row) for row in rows]
+        return conversation_id, token, stored
 
     async def find_by_token(
         self, session: AsyncSession, conversation_id: str, token: str
@@ -228,7 +231,46 @@ class ConversationService:
             await session.flush()
             for row in alert_rows:
                 row.message_id = rows[0].id
-        return TurnReply(conversation.id, outcome.messages, outcome, [row.id for row in alert_rows])
+            stored = [public_message(row) for row in rows[1:]]
+        return TurnReply(
+            conversation.id, outcome.messages, outcome, [row.id for row in alert_rows], stored
+        )
+
+    async def coordinator_reply(
+        self,
+        conversation_id: str,
+        author: str,
+        text: str,
+        also: Callable[[AsyncSession, dict[str, Any]], Awaitable[None]] | None = None,
+    ) -> dict[str, Any]:
+        """A care coordinator's message into the conversation; the widget shows it on its
+        next poll. Serialised with patient turns like any other write."""
+        async with self._lock(conversation_id):
+            for attempt in range(MAX_ATTEMPTS):
+                try:
+                    async with self.sessionmaker() as session, session.begin():
+                        query = select(Conversation).where(Conversation.id == conversation_id)
+                        if session.bind.dialect.name == "postgresql":
+                            query = query.with_for_update()
+                        conversation = await session.scalar(query)
+                        if conversation is None:
+                            raise ConversationNotFound(conversation_id)
+                        now = now_utc()
+                        (row,) = self._add_messages(
+                            session, conversation, [("coordinator", {"text": text})], now
+                        )
+                        row.author = author
+                        conversation.last_activity_at = now
+                        await session.flush()
+                        message = public_message(row)
+                        if also is not None:  # e.g. the audit entry, in the same transaction
+                            await also(session, message)
+                        return message
+                except StaleDataError:
+                    if attempt == MAX_ATTEMPTS - 1:
+                        raise
+                    await asyncio.sleep(0.01 * (attempt + 1))
+        raise AssertionError("unreachable")
 
     def _add_messages(
         self,
@@ -282,4 +324,6 @@ def public_message(row: Message) -> dict[str, Any]:
         message["buttons"] = row.buttons
     if row.custom:
         message["custom"] = row.custom
+    if row.role == "coordinator":
+        message["author"] = "Care team"  # the coordinator's username stays internal
     return message

@@ -1,0 +1,199 @@
+"""Coordinator accounts, sign-in sessions, API tokens and sign-in throttling.
+
+Passwords are hashed with Argon2 (pwdlib); session keys and API tokens are random and
+only their SHA-256 is stored, so a copy of the database signs nobody in.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from pwdlib import PasswordHash
+from sqlalchemy import delete, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.conversations.service import aware, now_utc
+from app.store.models import ApiToken, Coordinator, CoordinatorSession, SignInFailure
+
+USERNAME = re.compile(r"^[a-z0-9][a-z0-9._-]{1,63}$")
+MIN_PASSWORD_LENGTH = 12
+
+password_hash = PasswordHash.recommended()
+# Verifying against this when the username is unknown keeps both answers equally slow.
+_DUMMY_HASH = password_hash.hash(secrets.token_urlsafe(16))
+
+
+class AccountError(ValueError):
+    """A username or password that cannot be used; the message says why."""
+
+
+@dataclass(frozen=True)
+class SignedIn:
+    """Who is making this request, and the CSRF token of their browser session."""
+
+    username: str
+    coordinator_id: int
+    csrf_token: str | None  # None for API-token requests (no cookies, no CSRF)
+    via: str  # "dashboard" or "api"
+
+
+def digest(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def check_new_account(username: str, password: str) -> None:
+    if not USERNAME.match(username):
+        raise AccountError(
+            "username must be 2-64 characters: lower-case letters, digits, '.', '_' or '-'"
+        )
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise AccountError(f"password must be at least {MIN_PASSWORD_LENGTH} characters")
+
+
+async def add_coordinator(session: AsyncSession, username: str, password: str) -> Coordinator:
+    check_new_account(username, password)
+    exists = await session.scalar(select(Coordinator.id).where(Coordinator.username == username))
+    if exists is not None:
+        raise AccountError(f"coordinator {username!r} already exists")
+    coordinator = Coordinator(
+        username=username,
+        password_hash=password_hash.hash(password),
+        active=True,
+        created_at=now_utc(),
+    )
+    session.add(coordinator)
+    await session.flush()
+    return coordinator
+
+
+async def set_password(session: AsyncSession, username: str, password: str) -> None:
+    check_new_account(username, password)
+    coordinator = await _by_name(session, username)
+    if coordinator is None:
+        raise AccountError(f"no coordinator {username!r}")
+    coordinator.password_hash = password_hash.hash(password)
+    # A new password signs every browser out.
+    await session.execute(
+        delete(CoordinatorSession).where(CoordinatorSession.coordinator_id == coordinator.id)
+    )
+
+
+async def _by_name(session: AsyncSession, username: str) -> Coordinator | None:
+    return await session.scalar(select(Coordinator).where(Coordinator.username == username))
+
+
+async def verify_password(
+    session: AsyncSession, username: str, password: str
+) -> Coordinator | None:
+    coordinator = await _by_name(session, username)
+    if coordinator is None or not coordinator.active:
+        password_hash.verify(password, _DUMMY_HASH)
+        return None
+    if not password_hash.verify(password, coordinator.password_hash):
+        return None
+    return coordinator
+
+
+# ---------------------------------------------------------------------- throttling
+
+
+async def recent_failures(
+    session: AsyncSession,
+    window: timedelta,
+    *,
+    username: str | None = None,
+    client: str | None = None,
+) -> tuple[int, datetime | None]:
+    """Failed sign-ins in the window for this username (or from this client), and the
+    oldest of them: the throttle lifts when that one leaves the window."""
+    who = (
+        SignInFailure.username == username
+        if username is not None
+        else SignInFailure.client == client
+    )
+    count, oldest = (
+        await session.execute(
+            select(func.count(), func.min(SignInFailure.at)).where(
+                SignInFailure.at > now_utc() - window, who
+            )
+        )
+    ).one()
+    return count, aware(oldest)
+
+
+async def record_failure(session: AsyncSession, username: str, client: str) -> None:
+    session.add(SignInFailure(username=username[:64], client=client[:64], at=now_utc()))
+
+
+async def clear_failures(session: AsyncSession, username: str) -> None:
+    await session.execute(delete(SignInFailure).where(SignInFailure.username == username))
+
+
+# ---------------------------------------------------------------------- sessions
+
+
+async def open_session(
+    session: AsyncSession, coordinator: Coordinator, lifetime: timedelta
+) -> tuple[str, str]:
+    """A new browser session: (cookie key, CSRF token)."""
+    key = secrets.token_urlsafe(32)
+    csrf = secrets.token_urlsafe(32)
+    now = now_utc()
+    session.add(
+        CoordinatorSession(
+            key_hash=digest(key),
+            coordinator_id=coordinator.id,
+            csrf_token=csrf,
+            created_at=now,
+            expires_at=now + lifetime,
+        )
+    )
+    # Expired sessions are of no use to anyone; drop them while we are here.
+    await session.execute(delete(CoordinatorSession).where(CoordinatorSession.expires_at < now))
+    return key, csrf
+
+
+async def session_for(session: AsyncSession, key: str) -> SignedIn | None:
+    row = await session.get(CoordinatorSession, digest(key))
+    if row is None or aware(row.expires_at) <= now_utc() or not row.coordinator.active:
+        return None
+    return SignedIn(row.coordinator.username, row.coordinator_id, row.csrf_token, "dashboard")
+
+
+async def close_session(session: AsyncSession, key: str) -> None:
+    await session.execute(
+        delete(CoordinatorSession).where(CoordinatorSession.key_hash == digest(key))
+    )
+
+
+# ---------------------------------------------------------------------- API tokens
+
+
+async def issue_token(
+    session: AsyncSession, username: str, lifetime: timedelta
+) -> tuple[str, datetime]:
+    coordinator = await _by_name(session, username)
+    if coordinator is None:
+        raise AccountError(f"no coordinator {username!r}")
+    token = "tbc_" + secrets.token_urlsafe(32)
+    expires = now_utc() + lifetime
+    session.add(
+        ApiToken(
+            token_hash=digest(token),
+            coordinator_id=coordinator.id,
+            created_at=now_utc(),
+            expires_at=expires,
+        )
+    )
+    return token, expires
+
+
+async def token_for(session: AsyncSession, token: str) -> SignedIn | None:
+    row = await session.scalar(select(ApiToken).where(ApiToken.token_hash == digest(token)))
+    if row is None or aware(row.expires_at) <= now_utc() or not row.coordinator.active:
+        return None
+    return SignedIn(row.coordinator.username, row.coordinator_id, None, "api")

@@ -1,0 +1,324 @@
+"""The coordinators' dashboard: server-rendered pages under /coordinator.
+
+Every form carries the session's CSRF token; reads of patient messages and every change
+are audited exactly as through the JSON API (the same functions do the work).
+"""
+
+from __future__ import annotations
+
+import math
+import secrets
+from datetime import timedelta
+from typing import Annotated, Any
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, HTTPException, Query, Request, status
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.templating import Jinja2Templates
+from pydantic import ValidationError
+
+from app.conversations.service import now_utc
+from app.coordinator import accounts, casework
+from app.coordinator.api import (
+    AlertChange,
+    ListQuery,
+    TextBody,
+    change_alert,
+    export_list,
+    fixture_download,
+    read_transcript,
+    save_note,
+    send_reply,
+    transcript_download,
+)
+from app.coordinator.auth import (
+    SESSION_COOKIE,
+    SIGN_IN_CSRF_COOKIE,
+    DashboardForm,
+    DashboardUser,
+    same_secret,
+    session_lifetime,
+    sessions,
+)
+from app.web import TEMPLATES_DIR
+
+router = APIRouter(prefix="/coordinator", include_in_schema=False)
+templates = Jinja2Templates(directory=TEMPLATES_DIR)
+CLIENT_FAILURE_FACTOR = 10  # a shared clinic address may serve several coordinators
+
+
+def page(request: Request, name: str, user: Any = None, status_code: int = 200, **context):
+    return templates.TemplateResponse(
+        request, name, {"user": user, **context}, status_code=status_code
+    )
+
+
+def error_page(request: Request, error: HTTPException) -> Response:
+    titles = {403: "Not allowed", 404: "Not found", 409: "Already done", 413: "Too long"}
+    detail = error.detail if isinstance(error.detail, str) else "The request was not valid."
+    return page(
+        request,
+        "coordinator/error.html",
+        status_code=error.status_code,
+        title=titles.get(error.status_code, "Something is wrong with that request"),
+        detail=detail,
+    )
+
+
+def safe_next(target: str | None) -> str:
+    """Only ever redirect within the dashboard (no open redirects)."""
+    if target and target.startswith("/coordinator") and not target.startswith("//"):
+        return target
+    return "/coordinator"
+
+
+def back(target: str | None, anchor: str = "") -> RedirectResponse:
+    return RedirectResponse(safe_next(target) + anchor, status_code=status.HTTP_303_SEE_OTHER)
+
+
+# ---------------------------------------------------------------------- sign-in
+
+
+@router.get("/sign-in", response_class=HTMLResponse)
+async def sign_in_page(request: Request, next: str | None = None) -> Response:
+    return _sign_in_form(request, next)
+
+
+def _sign_in_form(
+    request: Request,
+    next_path: str | None,
+    error: str | None = None,
+    status_code: int = 200,
+    headers: dict[str, str] | None = None,
+) -> Response:
+    csrf = secrets.token_urlsafe(32)
+    response = page(
+        request,
+        "coordinator/sign_in.html",
+        status_code=status_code,
+        csrf_token=csrf,
+        next=safe_next(next_path),
+        error=error,
+    )
+    response.set_cookie(
+        SIGN_IN_CSRF_COOKIE,
+        csrf,
+        httponly=True,
+        samesite="strict",
+        secure=request.app.state.settings.secure_cookies,
+        path="/coordinator",
+        max_age=3600,
+    )
+    for key, value in (headers or {}).items():
+        response.headers[key] = value
+    return response
+
+
+@router.post("/sign-in", response_class=HTMLResponse)
+async def sign_in(request: Request) -> Response:
+    settings = request.app.state.settings
+    form = await request.form(max_files=0, max_fields=10)
+    username = str(form.get("username") or "").strip().lower()[:64]
+    password = str(form.get("password") or "")[:1024]
+    next_path = str(form.get("next") or "")
+    if not same_secret(str(form.get("csrf_token") or ""), request.cookies.get(SIGN_IN_CSRF_COOKIE)):
+        return _sign_in_form(
+            request,
+            next_path,
+            "Your sign-in form expired. Please try again.",
+            status.HTTP_403_FORBIDDEN,
+        )
+    client = request.client.host if request.client else "unknown"
+    window = timedelta(minutes=settings.sign_in_window_minutes)
+    async with sessions(request)() as session, session.begin():
+        by_user, oldest_user = await accounts.recent_failures(session, window, username=username)
+        by_client, oldest_client = await accounts.recent_failures(session, window, client=client)
+        limit = settings.sign_in_max_failures
+        if by_user >= limit or by_client >= limit * CLIENT_FAILURE_FACTOR:
+            oldest = oldest_user if by_user >= limit else oldest_client
+            wait = (oldest + window - now_utc()).total_seconds() if oldest else window.seconds
+            minutes = max(1, math.ceil(wait / 60))
+            await casework.audit(session, username or "?", "sign_in_throttled", "dashboard")
+            return _sign_in_form(
+                request,
+                next_path,
+                f"Too many failed sign-ins. Try again in {minutes} minute"
+                f"{'s' if minutes != 1 else ''}.",
+                status.HTTP_429_TOO_MANY_REQUESTS,
+                {"Retry-After": str(max(1, int(wait)))},
+            )
+        coordinator = await accounts.verify_password(session, username, password)
+        if coordinator is None:
+            await accounts.record_failure(session, username, client)
+            await casework.audit(session, username or "?", "sign_in_failed", "dashboard")
+            failed = True
+        else:
+            await accounts.clear_failures(session, username)
+            key, _ = await accounts.open_session(session, coordinator, session_lifetime(request))
+            await casework.audit(session, coordinator.username, "sign_in", "dashboard")
+            failed = False
+    if failed:  # committed above, so the failure counts even though we answer 401
+        return _sign_in_form(
+            request, next_path, "Wrong username or password.", status.HTTP_401_UNAUTHORIZED
+        )
+    response = back(next_path)
+    response.set_cookie(
+        SESSION_COOKIE,
+        key,
+        httponly=True,
+        samesite="strict",
+        secure=settings.secure_cookies,
+        path="/",
+        max_age=int(session_lifetime(request).total_seconds()),
+    )
+    response.delete_cookie(SIGN_IN_CSRF_COOKIE, path="/coordinator")
+    return response
+
+
+@router.post("/sign-out")
+async def sign_out(request: Request, submitted: DashboardForm) -> Response:
+    user, _ = submitted
+    async with sessions(request)() as session, session.begin():
+        await accounts.close_session(session, request.cookies.get(SESSION_COOKIE, ""))
+        await casework.audit(session, user.username, "sign_out", "dashboard")
+    response = RedirectResponse("/coordinator/sign-in", status_code=status.HTTP_303_SEE_OTHER)
+    response.delete_cookie(SESSION_COOKIE, path="/")
+    return response
+
+
+# ---------------------------------------------------------------------- alert queue
+
+
+@router.get("", response_class=HTMLResponse)
+async def queue(request: Request, user: DashboardUser) -> Response:
+    async with sessions(request)() as session:
+        alerts = await casework.alert_queue(session)
+    return page(request, "coordinator/queue.html", user, alerts=alerts, now=now_utc())
+
+
+@router.get("/queue/rows", response_class=HTMLResponse)
+async def queue_rows(request: Request, user: DashboardUser) -> Response:
+    """The queue's table body, for the page's live refresh."""
+    async with sessions(request)() as session:
+        alerts = await casework.alert_queue(session)
+    return page(request, "coordinator/_queue_rows.html", user, alerts=alerts, now=now_utc())
+
+
+async def _alert_form(request: Request, submitted: DashboardForm, alert_id: int, action: str):
+    user, form = submitted
+    note = str(form.get("note") or "").strip() or None
+    await change_alert(request, user, alert_id, action, AlertChange(note=note))
+    return back(str(form.get("next") or ""))
+
+
+@router.post("/alerts/{alert_id}/acknowledge")
+async def acknowledge(request: Request, submitted: DashboardForm, alert_id: int) -> Response:
+    return await _alert_form(request, submitted, alert_id, "acknowledge")
+
+
+@router.post("/alerts/{alert_id}/resolve")
+async def resolve(request: Request, submitted: DashboardForm, alert_id: int) -> Response:
+    return await _alert_form(request, submitted, alert_id, "resolve")
+
+
+# ---------------------------------------------------------------------- conversations
+
+
+def _list_query(request: Request) -> ListQuery:
+    raw = {key: value for key, value in request.query_params.items() if value != ""}
+    try:
+        return ListQuery(**raw)
+    except ValidationError as error:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in error.errors()
+        )
+        raise HTTPException(422, problems) from None
+
+
+@router.get("/conversations", response_class=HTMLResponse)
+async def conversations(request: Request, user: DashboardUser) -> Response:
+    filters = _list_query(request).to_filter()
+    async with sessions(request)() as session, session.begin():
+        found = await casework.list_conversations(session, filters)
+        if filters.q:
+            await casework.audit(session, user.username, "search", "dashboard", detail=filters.q)
+    query = filters.as_query()
+    return page(
+        request,
+        "coordinator/conversations.html",
+        user,
+        found=found,
+        filters=filters,
+        levels=casework.LEVELS,
+        page_link=lambda n: "/coordinator/conversations?" + urlencode({**query, "page": n}),
+        csv_link="/coordinator/conversations.csv?" + urlencode(query),
+    )
+
+
+@router.get("/conversations.csv")
+async def conversations_csv(request: Request, user: DashboardUser) -> Response:
+    return await export_list(request, user, _list_query(request).to_filter())
+
+
+@router.get("/conversations/{conversation_id}", response_class=HTMLResponse)
+async def transcript(request: Request, user: DashboardUser, conversation_id: str) -> Response:
+    found = await read_transcript(request, user, conversation_id, "view_transcript")
+    return page(request, "coordinator/transcript.html", user, conversation=found)
+
+
+@router.get("/conversations/{conversation_id}/export.json")
+async def export_transcript(request: Request, user: DashboardUser, conversation_id: str):
+    found = await read_transcript(request, user, conversation_id, "export_transcript")
+    return transcript_download(found)
+
+
+@router.get("/conversations/{conversation_id}/fixture.yml")
+async def fixture(request: Request, user: DashboardUser, conversation_id: str) -> Response:
+    return await fixture_download(request, user, conversation_id)
+
+
+def _text(form: Any) -> str:
+    try:
+        return TextBody(text=str(form.get("text") or "")).text
+    except ValidationError:
+        raise HTTPException(422, "write something before sending") from None
+
+
+@router.post("/conversations/{conversation_id}/notes")
+async def add_note(request: Request, submitted: DashboardForm, conversation_id: str):
+    user, form = submitted
+    await save_note(request, user, conversation_id, _text(form))
+    return back(f"/coordinator/conversations/{conversation_id}", "#notes")
+
+
+@router.post("/conversations/{conversation_id}/reply")
+async def reply(request: Request, submitted: DashboardForm, conversation_id: str):
+    user, form = submitted
+    await send_reply(request, user, conversation_id, _text(form))
+    return back(f"/coordinator/conversations/{conversation_id}", "#reply")
+
+
+# ---------------------------------------------------------------------- audit log
+
+
+@router.get("/audit", response_class=HTMLResponse)
+async def audit_log(
+    request: Request,
+    user: DashboardUser,
+    page_number: Annotated[int, Query(alias="page", ge=1, le=100_000)] = 1,
+    actor: Annotated[str | None, Query(max_length=64)] = None,
+) -> Response:
+    per_page = 50
+    async with sessions(request)() as session:
+        entries, total = await casework.audit_entries(session, page_number, per_page, actor or None)
+    pages = max(1, -(-total // per_page))
+    return page(
+        request,
+        "coordinator/audit.html",
+        user,
+        entries=entries,
+        total=total,
+        page_number=page_number,
+        pages=pages,
+        actor=actor or "",
+    )

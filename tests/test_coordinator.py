@@ -1,0 +1,613 @@
+"""The coordinator dashboard and JSON API over real HTTP (httpx) on a real database:
+sign-in, CSRF, throttling, the alert queue, transcripts, notes, replies, exports, audit."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from datetime import timedelta
+
+import httpx
+import pytest
+import yaml
+from sqlalchemy import func, select, update
+
+from app.coordinator import accounts
+from app.store.models import Alert, AuditEntry, Conversation, Message, Note
+from tests.conftest import running_app
+
+PASSWORD = "correct horse battery"
+CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+async def add_coordinator(app, username: str = "alice", password: str = PASSWORD) -> None:
+    async with app.state.conversations.sessionmaker() as session, session.begin():
+        await accounts.add_coordinator(session, username, password)
+
+
+async def api_token(app, username: str = "alice", days: float = 1) -> str:
+    async with app.state.conversations.sessionmaker() as session, session.begin():
+        token, _ = await accounts.issue_token(session, username, timedelta(days=days))
+    return token
+
+
+def csrf_of(page: httpx.Response) -> str:
+    found = CSRF.search(page.text)
+    assert found, "no CSRF token on the page"
+    return found.group(1)
+
+
+async def sign_in(http: httpx.AsyncClient, username: str = "alice", password: str = PASSWORD):
+    form = await http.get("/coordinator/sign-in")
+    return await http.post(
+        "/coordinator/sign-in",
+        data={"username": username, "password": password, "csrf_token": csrf_of(form)},
+    )
+
+
+async def signed_in_csrf(http: httpx.AsyncClient) -> str:
+    response = await sign_in(http)
+    assert response.status_code == 303, response.text
+    return csrf_of(await http.get("/coordinator"))
+
+
+async def patient(http: httpx.AsyncClient, *texts: str) -> tuple[str, dict[str, str]]:
+    created = (await http.post("/api/conversations", json={})).json()
+    headers = {"Authorization": f"Bearer {created['token']}"}
+    for text in texts:
+        reply = await http.post(
+            f"/api/conversations/{created['id']}/messages", json={"text": text}, headers=headers
+        )
+        assert reply.status_code == 200, reply.text
+    return created["id"], headers
+
+
+async def count(app, model, *where) -> int:
+    async with app.state.conversations.sessionmaker() as session:
+        return await session.scalar(select(func.count()).select_from(model).where(*where))
+
+
+@pytest.fixture
+async def desk(triager, tmp_path):
+    """The service on a SQLite file with one coordinator account."""
+    async with running_app(triager, f"sqlite+aiosqlite:///{tmp_path}/desk.db") as (app, http):
+        await add_coordinator(app)
+        yield app, http
+
+
+# ---------------------------------------------------------------------- anonymous access
+
+
+def all_routes(app):
+    for route in app.routes:
+        included = getattr(route, "original_router", None)  # routers kept whole by FastAPI
+        yield from included.routes if included is not None else [route]
+
+
+def coordinator_routes(app) -> list[tuple[str, str]]:
+    routes = []
+    for route in all_routes(app):
+        path = getattr(route, "path", "")
+        if not path.startswith(("/coordinator", "/api/coordinator")) or path.endswith("sign-in"):
+            continue
+        path = path.replace("{alert_id}", "1").replace("{conversation_id}", "abc")
+        routes += [(method, path) for method in sorted(route.methods - {"HEAD"})]
+    return routes
+
+
+async def test_every_coordinator_route_refuses_anonymous_access(desk):
+    app, http = desk
+    conversation_id, _ = await patient(http, "I'm at my infusion and have hives everywhere")
+    routes = coordinator_routes(app)
+    assert len(routes) >= 20
+    for method, path in routes:
+        path = path.replace("abc", conversation_id)
+        response = await http.request(method, path, data={"text": "x", "note": "x"})
+        if path.startswith("/api/"):
+            assert response.status_code == 401, (method, path, response.status_code)
+            assert response.headers["www-authenticate"].startswith("Bearer")
+        else:
+            assert response.status_code == 303, (method, path, response.status_code)
+            assert response.headers["location"].startswith("/coordinator/sign-in")
+        assert "hives" not in response.text
+    assert await count(app, Alert, Alert.status != "open") == 0
+    assert await count(app, Note) == 0
+    assert await count(app, Message, Message.role == "coordinator") == 0
+
+
+async def test_wrong_expired_and_malformed_api_tokens_are_401(desk):
+    app, http = desk
+    good = await api_token(app)
+    expired = await api_token(app, days=-1)
+    assert (
+        await http.get("/api/coordinator/me", headers={"Authorization": f"Bearer {good}"})
+    ).json() == {
+        "username": "alice",
+        "via": "api",
+    }
+    for value in (f"Bearer {expired}", "Bearer nope", "Bearer ", "Basic YWxpY2U6eA==", good):
+        response = await http.get("/api/coordinator/alerts", headers={"Authorization": value})
+        assert response.status_code == 401, value
+        assert "detail" in response.json()
+
+
+# ---------------------------------------------------------------------- sign-in and sessions
+
+
+async def test_sign_in_sets_a_safe_session_cookie_and_sign_out_ends_it(desk):
+    app, http = desk
+    response = await sign_in(http)
+    assert response.status_code == 303
+    assert response.headers["location"] == "/coordinator"
+    cookie = next(
+        value
+        for name, value in response.headers.multi_items()
+        if name == "set-cookie" and value.startswith("triage_coordinator=")
+    )
+    assert "HttpOnly" in cookie and "SameSite=strict" in cookie
+    page = await http.get("/coordinator")
+    assert page.status_code == 200 and "alice" in page.text
+    assert "default-src 'self'" in page.headers["content-security-policy"]
+    assert page.headers["cache-control"] == "no-store"
+    signed_out = await http.post("/coordinator/sign-out", data={"csrf_token": csrf_of(page)})
+    assert signed_out.status_code == 303
+    http.cookies.set("triage_coordinator", cookie.split(";")[0].split("=", 1)[1])
+    again = await http.get("/coordinator")  # the old cookie no longer works
+    assert again.status_code == 303
+
+
+async def test_wrong_password_is_refused_with_the_same_words_as_an_unknown_user(desk):
+    _, http = desk
+    wrong = await sign_in(http, password="not the password")
+    unknown = await sign_in(http, username="mallory")
+    assert wrong.status_code == unknown.status_code == 401
+    assert (
+        "Wrong username or password." in wrong.text
+        and "Wrong username or password." in unknown.text
+    )
+    assert "triage_coordinator=" not in wrong.headers.get("set-cookie", "")
+
+
+async def test_expired_session_signs_out(desk):
+    app, http = desk
+    await signed_in_csrf(http)
+    async with app.state.conversations.sessionmaker() as session, session.begin():
+        from app.store.models import CoordinatorSession
+
+        await session.execute(
+            update(CoordinatorSession).values(expires_at=accounts.now_utc() - timedelta(minutes=1))
+        )
+    assert (await http.get("/coordinator")).status_code == 303
+    assert (await http.get("/api/coordinator/alerts")).status_code == 401
+
+
+async def test_failed_sign_ins_are_throttled_even_for_the_right_password(desk):
+    app, http = desk
+    for _ in range(5):
+        assert (await sign_in(http, password="guess guess guess")).status_code == 401
+    blocked = await sign_in(http)
+    assert blocked.status_code == 429
+    assert int(blocked.headers["retry-after"]) > 0
+    assert "Too many failed sign-ins" in blocked.text
+    assert (await http.get("/coordinator")).status_code == 303
+    # Another account is not locked by alice's failures.
+    await add_coordinator(app, "bob")
+    assert (await sign_in(http, "bob")).status_code == 303
+    # Once the failures leave the window, alice can sign in again.
+    from app.store.models import SignInFailure
+
+    async with app.state.conversations.sessionmaker() as session, session.begin():
+        await session.execute(
+            update(SignInFailure).values(at=accounts.now_utc() - timedelta(hours=1))
+        )
+    assert (await sign_in(http)).status_code == 303
+    actions = [row for (row,) in (await _audit_rows(app, AuditEntry.actor == "alice"))]
+    assert actions.count("sign_in_failed") == 5 and "sign_in_throttled" in actions
+
+
+async def _audit_rows(app, *where):
+    async with app.state.conversations.sessionmaker() as session:
+        return (await session.execute(select(AuditEntry.action).where(*where))).all()
+
+
+async def test_sign_in_without_the_form_token_is_refused(desk):
+    _, http = desk
+    response = await http.post(
+        "/coordinator/sign-in", data={"username": "alice", "password": PASSWORD}
+    )
+    assert response.status_code == 403
+    assert "triage_coordinator=" not in response.headers.get("set-cookie", "")
+
+
+async def test_next_only_redirects_inside_the_dashboard(desk):
+    _, http = desk
+    form = await http.get("/coordinator/sign-in?next=https://evil.example/")
+    response = await http.post(
+        "/coordinator/sign-in",
+        data={
+            "username": "alice",
+            "password": PASSWORD,
+            "csrf_token": csrf_of(form),
+            "next": "//evil.example/",
+        },
+    )
+    assert response.headers["location"] == "/coordinator"
+
+
+# ---------------------------------------------------------------------- CSRF
+
+
+async def test_forms_without_a_valid_csrf_token_change_nothing(desk):
+    app, http = desk
+    conversation_id, _ = await patient(http, "I'm at my infusion and have hives everywhere")
+    await signed_in_csrf(http)
+    for token in (None, "", "forged-token"):
+        data = {"note": "n", "text": "hello"}
+        if token is not None:
+            data["csrf_token"] = token
+        for path in (
+            "/coordinator/alerts/1/acknowledge",
+            "/coordinator/alerts/1/resolve",
+            f"/coordinator/conversations/{conversation_id}/notes",
+            f"/coordinator/conversations/{conversation_id}/reply",
+            "/coordinator/sign-out",
+        ):
+            response = await http.post(path, data=data)
+            assert response.status_code == 403, (path, token)
+    # The JSON API used with the session cookie needs the token in a header.
+    no_header = await http.post("/api/coordinator/alerts/1/acknowledge", json={})
+    assert no_header.status_code == 403
+    assert await count(app, Alert, Alert.status == "open") == 1
+    assert await count(app, Note) == 0
+    assert await count(app, Message, Message.role == "coordinator") == 0
+    assert (await http.get("/coordinator")).status_code == 200  # still signed in
+
+
+# ---------------------------------------------------------------------- alert queue
+
+
+async def test_queue_puts_emergencies_first_then_oldest(desk):
+    app, http = desk
+    urgent_first, _ = await patient(http, "my eyes look kind of yellow")
+    emergency, _ = await patient(http, "I'm at my infusion and covered in itchy bumps")
+    urgent_second, _ = await patient(http, "I've got hives all over")
+    token = await api_token(app)
+    queue = (
+        await http.get("/api/coordinator/alerts", headers={"Authorization": f"Bearer {token}"})
+    ).json()["alerts"]
+    assert [a["conversation_id"] for a in queue] == [emergency, urgent_first, urgent_second]
+    assert [a["severity"] for a in queue] == ["critical", "high", "high"]
+    await signed_in_csrf(http)
+    rows = (await http.get("/coordinator/queue/rows")).text
+    positions = [rows.index(cid) for cid in (emergency, urgent_first, urgent_second)]
+    assert positions == sorted(positions)
+
+
+async def test_acknowledge_then_resolve_with_notes_through_the_dashboard(desk):
+    app, http = desk
+    conversation_id, _ = await patient(http, "I'm at my infusion and have hives everywhere")
+    csrf = await signed_in_csrf(http)
+    acknowledged = await http.post(
+        "/coordinator/alerts/1/acknowledge",
+        data={"csrf_token": csrf, "note": "Called the infusion suite", "next": "/coordinator"},
+    )
+    assert acknowledged.status_code == 303
+    again = await http.post("/coordinator/alerts/1/acknowledge", data={"csrf_token": csrf})
+    assert again.status_code == 409 and "already acknowledged" in again.text
+    resolved = await http.post(
+        "/coordinator/alerts/1/resolve", data={"csrf_token": csrf, "note": "Infusion stopped"}
+    )
+    assert resolved.status_code == 303
+    page = (await http.get(f"/coordinator/conversations/{conversation_id}")).text
+    assert "resolved by alice" in page and "Infusion stopped" in page
+    assert "Called the infusion suite" in page
+    assert "No open alerts." in (await http.get("/coordinator")).text
+    assert (
+        await http.post("/coordinator/alerts/999/resolve", data={"csrf_token": csrf})
+    ).status_code == 404
+
+
+async def test_api_acknowledge_resolve_and_bad_bodies(desk):
+    app, http = desk
+    await patient(http, "my eyes look kind of yellow")
+    headers = {"Authorization": f"Bearer {await api_token(app)}"}
+    bad = await http.post(
+        "/api/coordinator/alerts/1/acknowledge", content=b"{not json", headers=headers
+    )
+    assert bad.status_code == 422
+    wrong_type = await http.post(
+        "/api/coordinator/alerts/1/acknowledge", json={"note": 5}, headers=headers
+    )
+    assert wrong_type.status_code == 422
+    unknown_key = await http.post(
+        "/api/coordinator/alerts/1/acknowledge", json={"nope": 1}, headers=headers
+    )
+    assert unknown_key.status_code == 422
+    assert await count(app, Alert, Alert.status == "open") == 1
+    done = await http.post(
+        "/api/coordinator/alerts/1/acknowledge", json={"note": "seen"}, headers=headers
+    )
+    assert done.status_code == 200
+    assert done.json()["status"] == "acknowledged" and done.json()["acknowledged_by"] == "alice"
+    resolved = await http.post("/api/coordinator/alerts/1/resolve", headers=headers)
+    assert resolved.json()["status"] == "resolved"
+    assert (
+        await http.post("/api/coordinator/alerts/1/resolve", headers=headers)
+    ).status_code == 409
+    assert (
+        await http.post("/api/coordinator/alerts/x/resolve", headers=headers)
+    ).status_code == 422
+
+
+# ---------------------------------------------------------------------- conversations
+
+
+async def test_conversation_list_filters_paginates_and_exports(desk):
+    app, http = desk
+    emergency, _ = await patient(http, "I'm at my infusion and have hives everywhere")
+    urgent, _ = await patient(http, "my eyes look kind of yellow")
+    routine, _ = await patient(http, "no bleeding, just tired")
+    headers = {"Authorization": f"Bearer {await api_token(app)}"}
+
+    async def ids(**params):
+        response = await http.get("/api/coordinator/conversations", params=params, headers=headers)
+        assert response.status_code == 200, response.text
+        return [item["id"] for item in response.json()["items"]]
+
+    assert set(await ids()) == {emergency, urgent, routine}
+    assert await ids(level="emergency") == [emergency]
+    assert set(await ids(alert_status="open")) == {emergency, urgent}
+    assert await ids(alert_status="none") == [routine]
+    assert await ids(q="YELLOW") == [urgent]
+    assert await ids(q="100%_") == []  # LIKE wildcards are searched literally
+    today = accounts.now_utc().date()
+    assert len(await ids(since=today.isoformat(), until=today.isoformat())) == 3
+    assert await ids(until=(today - timedelta(days=1)).isoformat()) == []
+    first = (
+        await http.get("/api/coordinator/conversations", params={"per_page": 2}, headers=headers)
+    ).json()
+    second = (
+        await http.get(
+            "/api/coordinator/conversations", params={"per_page": 2, "page": 2}, headers=headers
+        )
+    ).json()
+    assert first["total"] == 3 and first["pages"] == 2
+    assert len(first["items"]) == 2 and len(second["items"]) == 1
+    assert {i["id"] for i in first["items"] + second["items"]} == {emergency, urgent, routine}
+    for bad in (
+        {"level": "severe"},
+        {"page": 0},
+        {"per_page": 1000},
+        {"since": "yesterday"},
+        {"x": 1},
+    ):
+        response = await http.get("/api/coordinator/conversations", params=bad, headers=headers)
+        assert response.status_code == 422, bad
+
+    exported = await http.get(
+        "/api/coordinator/conversations.csv", params={"alert_status": "open"}, headers=headers
+    )
+    assert exported.headers["content-type"].startswith("text/csv")
+    rows = list(csv.DictReader(io.StringIO(exported.text)))
+    assert {row["id"] for row in rows} == {emergency, urgent}
+    assert {row["level"] for row in rows} == {"emergency", "urgent"}
+    assert "yellow" not in exported.text  # the list export carries no message text
+
+    await signed_in_csrf(http)
+    page = await http.get("/coordinator/conversations", params={"level": "urgent"})
+    assert urgent[:8] in page.text and emergency[:8] not in page.text
+    assert (
+        await http.get("/coordinator/conversations", params={"level": "bad"})
+    ).status_code == 422
+    dashboard_csv = await http.get("/coordinator/conversations.csv", params={"q": "tired"})
+    assert [row["id"] for row in csv.DictReader(io.StringIO(dashboard_csv.text))] == [routine]
+
+
+async def test_transcript_shows_symptoms_context_levels_and_guidance(desk):
+    app, http = desk
+    conversation_id, _ = await patient(
+        http, "no bleeding but my eyes look yellow, my mum had hepatitis"
+    )
+    headers = {"Authorization": f"Bearer {await api_token(app)}"}
+    found = (
+        await http.get(f"/api/coordinator/conversations/{conversation_id}", headers=headers)
+    ).json()
+    turn = next(m for m in found["messages"] if m["role"] == "patient")
+    assert turn["level"] == "urgent" and turn["categories"][0] == "liver"
+    jaundice = next(s for s in turn["symptoms"] if s["concept"] == "jaundice")
+    assert jaundice["category"] == "liver" and jaundice["flags"] == []
+    assert any(s["flags"] for s in turn["symptoms"])  # the mother's hepatitis is family
+    assert any(m["role"] == "bot" and m["source"] for m in found["messages"])
+    assert found["alerts"][0]["categories"] == ["liver"]
+    await signed_in_csrf(http)
+    page = (await http.get(f"/coordinator/conversations/{conversation_id}")).text
+    assert "jaundice (liver)" in page and "Source: " in page
+    assert (await http.get("/coordinator/conversations/nope")).status_code == 404
+    assert (
+        await http.get("/api/coordinator/conversations/nope", headers=headers)
+    ).status_code == 404
+
+
+async def test_reply_reaches_the_patients_widget_and_notes_are_kept(desk):
+    app, http = desk
+    conversation_id, patient_headers = await patient(http, "I've got hives all over")
+    csrf = await signed_in_csrf(http)
+    sent = await http.post(
+        f"/coordinator/conversations/{conversation_id}/reply",
+        data={
+            "csrf_token": csrf,
+            "text": "This is Sam from the clinic. Are you still at the unit?",
+        },
+    )
+    assert sent.status_code == 303
+    messages = (
+        await http.get(f"/api/conversations/{conversation_id}/messages", headers=patient_headers)
+    ).json()["messages"]
+    last = messages[-1]
+    assert last["role"] == "coordinator" and last["text"].startswith("This is Sam")
+    assert last["author"] == "Care team"  # the username is not shown to patients
+    # The patient can answer; the conversation goes on.
+    answer = await http.post(
+        f"/api/conversations/{conversation_id}/messages",
+        json={"text": "yes still on the drip"},
+        headers=patient_headers,
+    )
+    assert answer.status_code == 200
+    noted = await http.post(
+        f"/coordinator/conversations/{conversation_id}/notes",
+        data={"csrf_token": csrf, "text": "<b>Phoned</b> patient"},
+    )
+    assert noted.status_code == 303
+    page = (await http.get(f"/coordinator/conversations/{conversation_id}")).text
+    assert "&lt;b&gt;Phoned&lt;/b&gt; patient" in page and "<b>Phoned</b>" not in page
+    empty = await http.post(
+        f"/coordinator/conversations/{conversation_id}/reply",
+        data={"csrf_token": csrf, "text": "  "},
+    )
+    assert empty.status_code == 422
+    too_long = await http.post(
+        f"/coordinator/conversations/{conversation_id}/notes",
+        data={"csrf_token": csrf, "text": "x" * 5001},
+    )
+    assert too_long.status_code == 413
+    missing = await http.post(
+        "/coordinator/conversations/nope/reply", data={"csrf_token": csrf, "text": "hi"}
+    )
+    assert missing.status_code == 404
+    assert await count(app, Message, Message.role == "coordinator") == 1
+    assert await count(app, Note) == 1
+
+
+async def test_every_read_and_change_is_audited(desk):
+    app, http = desk
+    conversation_id, _ = await patient(http, "I'm at my infusion and have hives everywhere")
+    headers = {"Authorization": f"Bearer {await api_token(app)}"}
+    base = f"/api/coordinator/conversations/{conversation_id}"
+    await http.get(base, headers=headers)
+    export = await http.get(f"{base}/export", headers=headers)
+    assert export.headers["content-disposition"].startswith("attachment")
+    assert export.json()["id"] == conversation_id
+    await http.get("/api/coordinator/conversations.csv", headers=headers)
+    await http.post("/api/coordinator/alerts/1/acknowledge", json={}, headers=headers)
+    await http.post(f"{base}/reply", json={"text": "Calling you now"}, headers=headers)
+    await http.post(f"{base}/notes", json={"text": "Spoke to the nurse"}, headers=headers)
+    await http.get(f"{base}/fixture", headers=headers)
+    await http.get("/api/coordinator/conversations", params={"q": "hives"}, headers=headers)
+    entries = (await http.get("/api/coordinator/audit", headers=headers)).json()["entries"]
+    actions = [entry["action"] for entry in entries]
+    for expected in (
+        "view_transcript",
+        "export_transcript",
+        "export_list",
+        "acknowledge",
+        "reply",
+        "note",
+        "save_fixture",
+        "search",
+    ):
+        assert expected in actions, expected
+    assert all(entry["actor"] == "alice" and entry["via"] == "api" for entry in entries)
+    view = next(entry for entry in entries if entry["action"] == "view_transcript")
+    assert view["conversation_id"] == conversation_id
+    await signed_in_csrf(http)
+    await http.get(f"/coordinator/conversations/{conversation_id}")
+    page = (await http.get("/coordinator/audit")).text
+    assert "view_transcript" in page and "dashboard" in page and "sign_in" in page
+
+
+async def test_save_as_fixture_replays_green(desk, triager, tmp_path):
+    from app.dialogue.domain import default_domain
+    from app.replay.fixtures import FixtureLoader
+    from app.replay.runner import in_process_client, replay
+    from app.triage.protocol import default_protocol
+
+    app, http = desk
+    conversation_id, _ = await patient(
+        http, "I've got hives all over", "yes still on the drip", "thanks"
+    )
+    await signed_in_csrf(http)
+    page = (await http.get(f"/coordinator/conversations/{conversation_id}")).text
+    assert f"/coordinator/conversations/{conversation_id}/fixture.yml" in page
+    response = await http.get(f"/coordinator/conversations/{conversation_id}/fixture.yml")
+    assert response.status_code == 200
+    assert response.headers["content-disposition"].startswith("attachment")
+    document = yaml.safe_load(response.text)
+    assert [turn["expect"]["level"] for turn in document["turns"]] == [
+        "urgent",
+        "emergency",
+        "emergency",
+    ]
+    saved = tmp_path / "saved.yml"
+    saved.write_text(response.text, encoding="utf-8")
+    loader = FixtureLoader(default_protocol(), set(default_domain().responses))
+    (fixture,) = loader.load_file(saved)
+    async with in_process_client(triager) as replay_http:
+        result = await replay(fixture, replay_http)
+    assert result.passed, result.diff()
+
+
+# ---------------------------------------------------------------------- widget side
+
+
+async def test_widget_cors_is_open_but_coordinator_api_is_not(desk):
+    _, http = desk
+    preflight = await http.options(
+        "/api/conversations",
+        headers={
+            "Origin": "https://clinic.example",
+            "Access-Control-Request-Method": "POST",
+            "Access-Control-Request-Headers": "authorization,content-type",
+        },
+    )
+    assert preflight.status_code == 200
+    assert preflight.headers["access-control-allow-origin"] in ("*", "https://clinic.example")
+    assert "access-control-allow-credentials" not in preflight.headers
+    coordinator = await http.get(
+        "/api/coordinator/alerts", headers={"Origin": "https://clinic.example"}
+    )
+    assert "access-control-allow-origin" not in coordinator.headers
+
+
+async def test_demo_page_and_widget_script_are_served(desk):
+    _, http = desk
+    page = await http.get("/")
+    assert page.status_code == 200
+    assert '<script src="/widget.js" defer' in page.text
+    script = await http.get("/widget.js")
+    assert script.status_code == 200
+    assert script.headers["content-type"].startswith("text/javascript")
+    assert "innerHTML" not in script.text  # patient and coordinator text is inserted as text
+
+
+async def test_postgresql_coordinator_flow(triager, postgres_server):
+    from tests.conftest import _create_database
+
+    url = await _create_database(postgres_server)
+    async with running_app(triager, url) as (app, http):
+        await add_coordinator(app)
+        conversation_id, patient_headers = await patient(
+            http, "I'm at my infusion and have hives everywhere"
+        )
+        csrf = await signed_in_csrf(http)
+        assert conversation_id in (await http.get("/coordinator")).text
+        assert (
+            await http.post("/coordinator/alerts/1/acknowledge", data={"csrf_token": csrf})
+        ).status_code == 303
+        await http.post(
+            f"/coordinator/conversations/{conversation_id}/reply",
+            data={"csrf_token": csrf, "text": "We are calling you"},
+        )
+        messages = (
+            await http.get(
+                f"/api/conversations/{conversation_id}/messages", headers=patient_headers
+            )
+        ).json()["messages"]
+        assert messages[-1]["text"] == "We are calling you"
+        listed = await http.get("/coordinator/conversations", params={"q": "HIVES"})
+        assert conversation_id[:8] in listed.text
+        async with app.state.conversations.sessionmaker() as session:
+            level = await session.scalar(
+                select(Conversation.level).where(Conversation.id == conversation_id)
+            )
+        assert level == "emergency"
