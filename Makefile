@@ -19,14 +19,17 @@ $(STAMP): pyproject.toml | $(BIN)/python
 run: $(STAMP)
 	$(BIN)/triagebot serve --host $(HOST) --port $(PORT)
 
-# Debian packages the tests need (a real PostgreSQL server); installed when missing and root.
+# Debian packages the tests need, installed when missing and root: a real PostgreSQL
+# server and Chromium for the browser tests (Playwright drives /usr/bin/chromium; we never
+# run `playwright install`, which downloads browsers).
+DEBIAN_NEEDS := $(if $(wildcard /usr/lib/postgresql/*/bin/initdb),,postgresql) $(if $(wildcard /usr/bin/chromium),,chromium)
 system-deps:
-	@if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then \
+	@if [ -n "$(strip $(DEBIAN_NEEDS))" ]; then \
 	  if [ "$$(id -u)" = 0 ]; then \
-	    echo "installing postgresql (Debian) for the database tests"; \
-	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null; \
+	    echo "installing $(strip $(DEBIAN_NEEDS)) (Debian) for the tests"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(DEBIAN_NEEDS) >/dev/null; \
 	  else \
-	    echo "PostgreSQL is missing: run 'sudo apt-get install postgresql' (the tests start their own server)" >&2; exit 1; \
+	    echo "missing Debian packages: run 'sudo apt-get install $(strip $(DEBIAN_NEEDS))'" >&2; exit 1; \
 	  fi; \
 	fi
 

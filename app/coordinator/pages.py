@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 import secrets
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
@@ -44,6 +44,20 @@ from app.web import TEMPLATES_DIR
 
 router = APIRouter(prefix="/coordinator", include_in_schema=False)
 templates = Jinja2Templates(directory=TEMPLATES_DIR)
+
+
+def waiting(created_at: str, now: datetime) -> str:
+    """How long an alert has waited, as a coordinator reads it at a glance."""
+    minutes = int((now - datetime.fromisoformat(created_at)).total_seconds() // 60)
+    if minutes < 1:
+        return "just now"
+    if minutes < 120:
+        return f"{minutes} min"
+    hours = minutes // 60
+    return f"{hours} h" if hours < 48 else f"{hours // 24} days"
+
+
+templates.env.globals["waiting"] = waiting
 CLIENT_FAILURE_FACTOR = 10  # a shared clinic address may serve several coordinators
 
 
