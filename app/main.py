@@ -8,7 +8,11 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, HTTPException, Request
-from fastapi.exception_handlers import http_exception_handler
+from fastapi.exception_handlers import (
+    http_exception_handler,
+    request_validation_exception_handler,
+)
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -156,6 +160,16 @@ def create_app(settings: Settings | None = None, triager: Triager | None = None)
         if request.url.path.startswith("/coordinator"):
             return coordinator_pages.error_page(request, error)
         return await http_exception_handler(request, error)
+
+    @app.exception_handler(RequestValidationError)
+    async def dashboard_invalid(request: Request, error: RequestValidationError) -> Response:
+        if request.url.path.startswith("/coordinator"):
+            problems = "; ".join(
+                f"{'.'.join(str(part) for part in e['loc'][1:])}: {e['msg']}"
+                for e in error.errors()
+            )
+            return coordinator_pages.error_page(request, HTTPException(422, problems))
+        return await request_validation_exception_handler(request, error)
 
     app.include_router(triage.router)
     app.include_router(rest.router)

@@ -611,3 +611,25 @@ async def test_postgresql_coordinator_flow(triager, postgres_server):
                 select(Conversation.level).where(Conversation.id == conversation_id)
             )
         assert level == "emergency"
+
+
+async def test_dashboard_answers_bad_input_with_a_page(desk):
+    _, http = desk
+    await signed_in_csrf(http)
+    for path in ("/coordinator/audit?page=abc", "/coordinator/conversations?since=yesterday"):
+        response = await http.get(path)
+        assert response.status_code == 422, path
+        assert response.headers["content-type"].startswith("text/html")
+        assert "Back to the alert queue" in response.text
+
+
+async def test_list_and_queue_reads_are_audited_but_not_the_live_refresh(desk):
+    app, http = desk
+    await signed_in_csrf(http)
+    await http.get("/coordinator")
+    for _ in range(3):
+        await http.get("/coordinator/queue/rows")
+    await http.get("/coordinator/conversations", params={"level": "urgent"})
+    actions = [action for (action,) in await _audit_rows(app)]
+    assert actions.count("view_queue") == 2  # after sign-in, and the explicit visit
+    assert "view_list" in actions

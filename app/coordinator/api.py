@@ -77,8 +77,10 @@ async def alerts(
         "active": ("open", "acknowledged"),
         "all": ("open", "acknowledged", "resolved"),
     }.get(status_, (status_,))
-    async with sessions(request)() as session:
-        return {"alerts": await casework.alert_queue(session, statuses)}
+    async with sessions(request)() as session, session.begin():
+        found = await casework.alert_queue(session, statuses)
+        await casework.audit(session, user.username, "view_queue", user.via, detail=status_)
+    return {"alerts": found}
 
 
 async def change_alert(
@@ -125,8 +127,7 @@ async def conversations(
     filters = query.to_filter()
     async with sessions(request)() as session, session.begin():
         page = await casework.list_conversations(session, filters)
-        if filters.q:  # a text search reveals which conversations mention something
-            await casework.audit(session, user.username, "search", user.via, detail=filters.q)
+        await casework.audit_list(session, user.username, user.via, filters)
     return page.to_dict()
 
 
@@ -270,6 +271,7 @@ async def audit_log(
     per_page: Annotated[int, Query(ge=1, le=500)] = 50,
     actor: Annotated[str | None, Query(max_length=64)] = None,
 ) -> dict[str, Any]:
-    async with sessions(request)() as session:
+    async with sessions(request)() as session, session.begin():
         entries, total = await casework.audit_entries(session, page, per_page, actor)
+        await casework.audit(session, user.username, "view_audit", user.via)
     return {"entries": entries, "total": total, "page": page, "per_page": per_page}

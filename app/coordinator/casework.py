@@ -64,6 +64,16 @@ async def audit(
     )
 
 
+async def audit_list(
+    session: AsyncSession, actor: str, via: str, filters: ConversationFilter
+) -> None:
+    """A conversation-list read; a text search is its own action (it reveals which
+    conversations mention something)."""
+    query = filters.as_query()
+    detail = ", ".join(f"{key}={value}" for key, value in query.items()) or None
+    await audit(session, actor, "search" if filters.q else "view_list", via, detail=detail)
+
+
 async def audit_entries(
     session: AsyncSession, page: int, per_page: int, actor: str | None = None
 ) -> tuple[list[dict[str, Any]], int]:

@@ -205,8 +205,10 @@ async def sign_out(request: Request, submitted: DashboardForm) -> Response:
 
 @router.get("", response_class=HTMLResponse)
 async def queue(request: Request, user: DashboardUser) -> Response:
-    async with sessions(request)() as session:
+    async with sessions(request)() as session, session.begin():
         alerts = await casework.alert_queue(session)
+        # The page's 3-second refresh of the same rows is not logged again.
+        await casework.audit(session, user.username, "view_queue", "dashboard")
     return page(request, "coordinator/queue.html", user, alerts=alerts, now=now_utc())
 
 
@@ -254,8 +256,7 @@ async def conversations(request: Request, user: DashboardUser) -> Response:
     filters = _list_query(request).to_filter()
     async with sessions(request)() as session, session.begin():
         found = await casework.list_conversations(session, filters)
-        if filters.q:
-            await casework.audit(session, user.username, "search", "dashboard", detail=filters.q)
+        await casework.audit_list(session, user.username, "dashboard", filters)
     query = filters.as_query()
     return page(
         request,
@@ -323,8 +324,9 @@ async def audit_log(
     actor: Annotated[str | None, Query(max_length=64)] = None,
 ) -> Response:
     per_page = 50
-    async with sessions(request)() as session:
+    async with sessions(request)() as session, session.begin():
         entries, total = await casework.audit_entries(session, page_number, per_page, actor or None)
+        await casework.audit(session, user.username, "view_audit", "dashboard")
     pages = max(1, -(-total // per_page))
     return page(
         request,
