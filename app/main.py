@@ -96,11 +96,27 @@ class BodySizeLimit:
         await send({"type": "http.response.body", "body": body})
 
 
+class DropQueryStrings(logging.Filter):
+    """Access-log lines keep the path but not the query: a coordinator's text search
+    (`?q=...`) is patient health data."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple) and len(record.args) >= 3:
+            args = list(record.args)
+            if isinstance(args[2], str) and "?" in args[2]:
+                args[2] = args[2].split("?", 1)[0] + "?…"
+                record.args = tuple(args)
+        return True
+
+
 def create_app(settings: Settings | None = None, triager: Triager | None = None) -> FastAPI:
     """Build the service. A ready `triager` can be passed in (tests share one)."""
     settings = settings or get_settings()
     # Our own logs never carry patient text; INFO by default (TRIAGE_LOG_LEVEL).
     logging.getLogger("triagebot").setLevel(settings.log_level.upper())
+    access_log = logging.getLogger("uvicorn.access")
+    if not any(isinstance(f, DropQueryStrings) for f in access_log.filters):
+        access_log.addFilter(DropQueryStrings())
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

@@ -205,10 +205,15 @@ def test_emergency_to_coordinator_reply_and_back(service: LiveService, browser: 
     expect(page.get_by_test_id("emergency-banner")).to_be_visible()
     expect(page.get_by_test_id("log").locator("img")).to_have_count(0)
 
+    desk.page.goto(service.url + "/coordinator/conversations?q=hives+everywhere")
+    expect(desk.page.get_by_test_id("conversation-list")).to_contain_text("emergency")
     desk.page.goto(service.url + "/coordinator/audit")
     expect(desk.page.get_by_test_id("audit-log")).to_contain_text("view_transcript")
     expect(desk.page.get_by_test_id("audit-log")).to_contain_text("reply")
 
+    log = service.log.read_text()
+    assert "GET /coordinator/conversations?" in log  # the access log is on ...
+    assert "everywhere" not in log and "yellow" not in log  # ... without patient text
     assert patient.dialogs == [] and desk.dialogs == []
     assert patient.errors == [] and desk.errors == [], (patient.errors, desk.errors)
     patient_context.close()
