@@ -15,7 +15,7 @@ import weakref
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -27,6 +27,7 @@ from app.dialogue.runner import ConversationState, DialogueEngine, TurnOutcome
 from app.store.models import Alert, Conversation, Message
 
 MAX_ATTEMPTS = 5  # concurrent turns on one conversation retry on a version conflict
+T = TypeVar("T")
 
 
 class ConversationNotFound(LookupError):
@@ -157,81 +158,93 @@ class ConversationService:
         return await self.turn(conversation_id, text)
 
     async def turn(self, conversation_id: str, text: str) -> TurnReply:
-        """Run one patient turn and commit it (with retries on concurrent updates)."""
+        """Run one patient turn and commit it."""
+        return await self._write(conversation_id, lambda s, c: self._turn_in(s, c, text))
+
+    async def _write(
+        self,
+        conversation_id: str,
+        work: Callable[[AsyncSession, Conversation], Awaitable[T]],
+    ) -> T:
+        """`work` on the locked conversation in one transaction, serialised with every other
+        write to it (lock in this process, FOR UPDATE across processes on PostgreSQL, and a
+        retry when the version column shows a concurrent commit)."""
         async with self._lock(conversation_id):
             for attempt in range(MAX_ATTEMPTS):
                 try:
-                    return await self._turn_once(conversation_id, text)
+                    async with self.sessionmaker() as session, session.begin():
+                        query = select(Conversation).where(Conversation.id == conversation_id)
+                        if session.bind.dialect.name == "postgresql":
+                            query = query.with_for_update()
+                        conversation = await session.scalar(query)
+                        if conversation is None:
+                            raise ConversationNotFound(conversation_id)
+                        return await work(session, conversation)
                 except StaleDataError:
                     if attempt == MAX_ATTEMPTS - 1:
                         raise
                     await asyncio.sleep(0.01 * (attempt + 1))
         raise AssertionError("unreachable")
 
-    async def _turn_once(self, conversation_id: str, text: str) -> TurnReply:
+    async def _turn_in(
+        self, session: AsyncSession, conversation: Conversation, text: str
+    ) -> TurnReply:
         now = now_utc()
-        async with self.sessionmaker() as session, session.begin():
-            query = select(Conversation).where(Conversation.id == conversation_id)
-            if session.bind.dialect.name == "postgresql":
-                query = query.with_for_update()  # several app processes share one database
-            conversation = await session.scalar(query)
-            if conversation is None:
-                raise ConversationNotFound(conversation_id)
-            state = ConversationState(
-                sender_id=conversation.sender_id,
-                slots=dict(conversation.slots or {}),
-                last_activity=aware(conversation.last_activity_at),
+        state = ConversationState(
+            sender_id=conversation.sender_id,
+            slots=dict(conversation.slots or {}),
+            last_activity=aware(conversation.last_activity_at),
+        )
+        outcome = await self.dialogue.handle(state, text, now)
+        patient = {"text": text, "parse": outcome.parse}
+        rows = self._add_messages(
+            session,
+            conversation,
+            [("patient", patient)] + [("bot", m) for m in outcome.messages],
+            now,
+        )
+        rows[0].parse = outcome.parse
+        rows[0].level = outcome.level
+        rows[0].triage = {
+            "level": outcome.level,
+            "categories": outcome.categories,
+            "conversation_level": outcome.conversation_level,
+        }
+        conversation.slots = outcome.slots
+        conversation.level = outcome.conversation_level
+        conversation.last_activity_at = now
+        new_alerts = alerts_for_turn(
+            level=outcome.level,
+            categories=outcome.categories,
+            previous_level=outcome.previous_level,
+            alerted=list(conversation.alerted or []),
+            handoff=outcome.handoff,
+            protocol=self.dialogue.triager.protocol,
+        )
+        alert_rows = []
+        for new in new_alerts:
+            row = Alert(
+                conversation_id=conversation.id,
+                severity=new.severity,
+                reason=new.reason,
+                level=new.level,
+                categories=new.categories,
+                status="open",
+                created_at=now,
+                delivery_status="pending",
+                delivery_attempts=0,
+                next_attempt_at=now,
             )
-            outcome = await self.dialogue.handle(state, text, now)
-            patient = {"text": text, "parse": outcome.parse}
-            rows = self._add_messages(
-                session,
-                conversation,
-                [("patient", patient)] + [("bot", m) for m in outcome.messages],
-                now,
+            alert_rows.append(row)
+            session.add(row)
+        if new_alerts:
+            conversation.alerted = list(
+                dict.fromkeys([*(conversation.alerted or []), *outcome.categories])
             )
-            rows[0].parse = outcome.parse
-            rows[0].level = outcome.level
-            rows[0].triage = {
-                "level": outcome.level,
-                "categories": outcome.categories,
-                "conversation_level": outcome.conversation_level,
-            }
-            conversation.slots = outcome.slots
-            conversation.level = outcome.conversation_level
-            conversation.last_activity_at = now
-            new_alerts = alerts_for_turn(
-                level=outcome.level,
-                categories=outcome.categories,
-                previous_level=outcome.previous_level,
-                alerted=list(conversation.alerted or []),
-                handoff=outcome.handoff,
-                protocol=self.dialogue.triager.protocol,
-            )
-            alert_rows = []
-            for new in new_alerts:
-                row = Alert(
-                    conversation_id=conversation.id,
-                    severity=new.severity,
-                    reason=new.reason,
-                    level=new.level,
-                    categories=new.categories,
-                    status="open",
-                    created_at=now,
-                    delivery_status="pending",
-                    delivery_attempts=0,
-                    next_attempt_at=now,
-                )
-                alert_rows.append(row)
-                session.add(row)
-            if new_alerts:
-                conversation.alerted = list(
-                    dict.fromkeys([*(conversation.alerted or []), *outcome.categories])
-                )
-            await session.flush()
-            for row in alert_rows:
-                row.message_id = rows[0].id
-            stored = [public_message(row) for row in rows[1:]]
+        await session.flush()
+        for row in alert_rows:
+            row.message_id = rows[0].id
+        stored = [public_message(row) for row in rows[1:]]
         return TurnReply(
             conversation.id, outcome.messages, outcome, [row.id for row in alert_rows], stored
         )
@@ -244,33 +257,22 @@ class ConversationService:
         also: Callable[[AsyncSession, dict[str, Any]], Awaitable[None]] | None = None,
     ) -> dict[str, Any]:
         """A care coordinator's message into the conversation; the widget shows it on its
-        next poll. Serialised with patient turns like any other write."""
-        async with self._lock(conversation_id):
-            for attempt in range(MAX_ATTEMPTS):
-                try:
-                    async with self.sessionmaker() as session, session.begin():
-                        query = select(Conversation).where(Conversation.id == conversation_id)
-                        if session.bind.dialect.name == "postgresql":
-                            query = query.with_for_update()
-                        conversation = await session.scalar(query)
-                        if conversation is None:
-                            raise ConversationNotFound(conversation_id)
-                        now = now_utc()
-                        (row,) = self._add_messages(
-                            session, conversation, [("coordinator", {"text": text})], now
-                        )
-                        row.author = author
-                        conversation.last_activity_at = now
-                        await session.flush()
-                        message = public_message(row)
-                        if also is not None:  # e.g. the audit entry, in the same transaction
-                            await also(session, message)
-                        return message
-                except StaleDataError:
-                    if attempt == MAX_ATTEMPTS - 1:
-                        raise
-                    await asyncio.sleep(0.01 * (attempt + 1))
-        raise AssertionError("unreachable")
+        next poll. `also` runs in the same transaction (the audit entry)."""
+
+        async def write(session: AsyncSession, conversation: Conversation) -> dict[str, Any]:
+            now = now_utc()
+            (row,) = self._add_messages(
+                session, conversation, [("coordinator", {"text": text})], now
+            )
+            row.author = author
+            conversation.last_activity_at = now
+            await session.flush()
+            message = public_message(row)
+            if also is not None:
+                await also(session, message)
+            return message
+
+        return await self._write(conversation_id, write)
 
     def _add_messages(
         self,
