@@ -15,6 +15,7 @@ from fastapi.exception_handlers import (
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from app.alerts.outbox import AlertOutbox
@@ -170,8 +171,8 @@ def create_app(settings: Settings | None = None, triager: Triager | None = None)
     async def sign_in_first(_: Request, error: SignInRequired) -> RedirectResponse:
         return RedirectResponse(error.location, status_code=303)
 
-    @app.exception_handler(HTTPException)
-    async def dashboard_errors(request: Request, error: HTTPException) -> Response:
+    @app.exception_handler(StarletteHTTPException)
+    async def dashboard_errors(request: Request, error: StarletteHTTPException) -> Response:
         """Dashboard pages answer errors with a page; everything else with JSON."""
         if request.url.path.startswith("/coordinator"):
             return coordinator_pages.error_page(request, error)

@@ -633,3 +633,30 @@ async def test_list_and_queue_reads_are_audited_but_not_the_live_refresh(desk):
     actions = [action for (action,) in await _audit_rows(app)]
     assert actions.count("view_queue") == 2  # after sign-in, and the explicit visit
     assert "view_list" in actions
+
+
+async def test_malformed_dashboard_forms_get_a_page_and_change_nothing(desk):
+    app, http = desk
+    await patient(http, "I'm at my infusion and have hives everywhere")
+    csrf = await signed_in_csrf(http)
+    garbage = await http.post(
+        "/coordinator/alerts/1/acknowledge",
+        content=b"garbage",
+        headers={"content-type": "multipart/form-data; boundary=x"},
+    )
+    assert garbage.status_code == 400 and "Not understood" in garbage.text
+    upload = await http.post(
+        "/coordinator/alerts/1/acknowledge",
+        data={"csrf_token": csrf},
+        files={"file": ("a.txt", b"x")},
+    )
+    assert upload.status_code == 400
+    binary = await http.post(
+        "/coordinator/alerts/1/acknowledge",
+        content=b"\xff\xfe\x00csrf_token=" + csrf.encode(),
+        headers={"content-type": "application/x-www-form-urlencoded"},
+    )
+    assert binary.status_code == 403
+    unknown = await http.get("/coordinator/nothing-here")
+    assert unknown.status_code == 404 and "Not found" in unknown.text
+    assert await count(app, Alert, Alert.status == "open") == 1

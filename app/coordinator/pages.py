@@ -16,6 +16,7 @@ from fastapi import APIRouter, HTTPException, Query, Request, status
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from pydantic import ValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app.conversations.service import now_utc
 from app.coordinator import accounts, casework
@@ -67,8 +68,14 @@ def page(request: Request, name: str, user: Any = None, status_code: int = 200, 
     )
 
 
-def error_page(request: Request, error: HTTPException) -> Response:
-    titles = {403: "Not allowed", 404: "Not found", 409: "Already done", 413: "Too long"}
+def error_page(request: Request, error: StarletteHTTPException) -> Response:
+    titles = {
+        400: "Not understood",
+        403: "Not allowed",
+        404: "Not found",
+        409: "Already done",
+        413: "Too long",
+    }
     detail = error.detail if isinstance(error.detail, str) else "The request was not valid."
     return page(
         request,
