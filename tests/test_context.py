@@ -42,6 +42,12 @@ def flags(triager: Triager, text: str, concept: str) -> set[str]:
         ("typing for my dad, he is on tysabri and he suddenly can't speak", "speech_loss", set()),
         ("I think my eyes might be a bit yellow", "jaundice", {"uncertain"}),
         ("my face feels flushed maybe", "flushing", {"uncertain"}),
+        ("did I have a fit? no. am I knackered? yes", "seizure", {"negated"}),
+        ("chills? nope. infusion was boring", "chills", {"negated"}),
+        ("did I have a fit? yes", "seizure", set()),  # answered yes: still a fit
+        ("chills? no. but I have a fever", "fever", set()),  # the "no" answers chills only
+        ("hives last year after eating prawns", "hives", {"historical"}),
+        ("hives since last year and getting worse", "hives", set()),
     ],
 )
 def test_context_flags(triager, text, concept, expected):
@@ -55,6 +61,9 @@ def test_context_flags(triager, text, concept, expected):
         ("the drip is still running and I feel hot", "during"),
         ("30 min into my tysabri drip and my face is red", "during"),
         ("cannula still in, arms itchy", "during"),
+        ("right now I'm shaking, still got the needle in", "during"),
+        ("she's halfway thru her infusion and her face is red", "during"),
+        ("during todays infusion my skin went itchy", "during"),
         ("the infusion ended about 40 mins ago and now I have hives", "within_2h"),
         ("just finished my infusion and feel shivery", "within_2h"),
         ("my last infusion was 3 weeks ago", "later"),

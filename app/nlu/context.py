@@ -78,6 +78,10 @@ class ContextRules:
             self.prolonged_patterns = list(modifiers.get("prolonged_patterns") or [])
             self.severe_patterns = list(modifiers.get("severe_patterns") or [])
             self.infusion_window: dict[str, Any] = data["infusion_window"]
+            # "did I have a fit? no." - a whole sentence that only answers no
+            self.negative_answers = frozenset(
+                " ".join(self._normalized(answer)) for answer in data.get("negative_answers") or []
+            )
         except KeyError as missing:
             raise ContextRulesError(f"context rules: missing entry {missing}") from None
 
@@ -105,6 +109,16 @@ class ContextRules:
             own_terminators_only=bool(spec.get("own_terminators_only")),
             age_pattern=bool(spec.get("age_pattern")),
         )
+
+    def _normalized(self, phrase: str) -> list[str]:
+        words = []
+        for word in phrase.lower().split():
+            words += self.normalize.get(word, word).split()
+        return words
+
+    def answers_no(self, words: list[str]) -> bool:
+        """The sentence is nothing but a negative answer ("no", "nope lol", "not at all")."""
+        return bool(words) and " ".join(words) in self.negative_answers
 
     def vocabulary(self) -> set[str]:
         """Every word the rules use, for typo correction."""

@@ -94,6 +94,7 @@ class Extractor:
         question = False
         previous: list[SymptomMention] = []
         previous_hypothetical = False
+        asked: list[SymptomMention] = []  # the symptoms of a question just asked
         for sentence_tokens in sentences.values():
             sentence_question = is_question(sentence_tokens)
             question = question or sentence_question
@@ -108,6 +109,10 @@ class Extractor:
                     mention.prolonged = mention.prolonged or prolonged
             # "can it cause eye problems? like floaters?" - the example shares the question.
             words = [t.text for t in sentence_tokens if t.is_word]
+            if asked and not found_symptoms and self.rules.answers_no(words):
+                for mention in asked:  # "chills? nope." - asked and answered no
+                    mention.negated = True
+            asked = found_symptoms if sentence_question else []
             if previous_hypothetical and words[:1] in (["like"], ["such"], ["eg"], ["or"]):
                 for mention in found_symptoms:
                     mention.hypothetical = True
