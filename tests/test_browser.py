@@ -250,14 +250,19 @@ def test_widget_on_a_phone_and_with_the_keyboard_only(service: LiveService, brow
 
 
 def test_widget_embedded_on_another_origin(service: LiveService, browser: Browser, tmp_path: Path):
-    """A clinic's own site on another origin (a plain static server): the one script tag
-    from our host, the API through CORS."""
+    """A clinic's own site on another origin (a plain static server with a strict
+    Content-Security-Policy: no inline styles): the one script tag from our host, the API
+    through CORS, the widget styled."""
     (tmp_path / "index.html").write_text(
         "<!doctype html><html><head><title>Clinic</title><link rel='icon' href='data:,'>"
         "</head><body><h1>Clinic</h1>"
         f'<script src="{service.url}/widget.js" defer data-title="Ask the nurses" '
         'data-color="#6b3fa0"></script></body></html>',
         encoding="utf-8",
+    )
+    QuietHandler.csp = (
+        f"default-src 'self'; script-src {service.url}; connect-src {service.url}; "
+        "style-src 'self'; img-src 'self' data:"
     )
     handler = functools.partial(QuietHandler, directory=str(tmp_path))
     clinic = ThreadingHTTPServer(("127.0.0.1", 0), handler)
@@ -267,7 +272,9 @@ def test_widget_embedded_on_another_origin(service: LiveService, browser: Browse
     page = watched.page
     try:
         page.goto(f"http://127.0.0.1:{clinic.server_address[1]}/")
-        page.get_by_test_id("launcher").click()
+        launcher = page.get_by_test_id("launcher")
+        assert launcher.evaluate("node => getComputedStyle(node).position") == "fixed"
+        launcher.click()
         expect(page.get_by_role("dialog", name="Ask the nurses")).to_be_visible()
         send(page, "my eyes look kind of yellow")
         expect(page.locator(".msg-bot").last).to_be_visible()
@@ -280,6 +287,13 @@ def test_widget_embedded_on_another_origin(service: LiveService, browser: Browse
 
 
 class QuietHandler(SimpleHTTPRequestHandler):
+    csp = ""
+
+    def end_headers(self) -> None:
+        if self.csp:
+            self.send_header("Content-Security-Policy", self.csp)
+        super().end_headers()
+
     def log_message(self, format: str, *args) -> None:  # noqa: A002 - the stdlib's name
         pass
 

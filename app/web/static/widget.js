@@ -445,9 +445,17 @@ button { font: inherit; }
   function start() {
     const host = el("div", "", { id: HOST_ID, lang: LANG });
     const shadow = host.attachShadow({ mode: "open" });
-    const style = document.createElement("style");
-    style.textContent = stylesheet();
-    shadow.appendChild(style);
+    // A constructed stylesheet is not an inline <style>, so clinic pages whose
+    // Content-Security-Policy forbids inline styles still show the widget correctly.
+    if ("adoptedStyleSheets" in shadow && typeof CSSStyleSheet === "function") {
+      const sheet = new CSSStyleSheet();
+      sheet.replaceSync(stylesheet());
+      shadow.adoptedStyleSheets = [sheet];
+    } else {
+      const style = document.createElement("style");
+      style.textContent = stylesheet();
+      shadow.appendChild(style);
+    }
 
     const root = el("div", "root");
     shadow.appendChild(root);
