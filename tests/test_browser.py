@@ -193,6 +193,11 @@ def test_emergency_to_coordinator_reply_and_back(service: LiveService, browser: 
 
     reply = page.locator(".msg-coordinator").last
     expect(reply).to_contain_text("we are coming to you now", timeout=15_000)
+    send(page, "ok thank you, the nurse is with me")
+    notice = desk.page.get_by_test_id("new-activity")
+    expect(notice).to_be_visible(timeout=15_000)  # the open transcript notices the answer
+    notice.get_by_role("link", name="Reload").click()
+    expect(transcript).to_contain_text("the nurse is with me")
 
     page.reload()
     if not page.get_by_test_id("input").is_visible():
@@ -200,7 +205,7 @@ def test_emergency_to_coordinator_reply_and_back(service: LiveService, browser: 
     expect(page.locator(".msg-patient").first).to_have_text(
         "I'm at my infusion and have hives everywhere"
     )
-    expect(page.locator(".msg-patient").last).to_have_text(XSS)
+    expect(page.locator(".msg-patient").nth(1)).to_have_text(XSS)
     expect(page.locator(".msg-coordinator").last).to_contain_text("we are coming to you now")
     expect(page.get_by_test_id("emergency-banner")).to_be_visible()
     expect(page.get_by_test_id("log").locator("img")).to_have_count(0)

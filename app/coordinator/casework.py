@@ -441,5 +441,12 @@ async def add_note(
     return {"id": note.id, "author": author, "text": text, "created_at": iso(note.created_at)}
 
 
+async def activity(session: AsyncSession, conversation_id: str) -> dict[str, Any] | None:
+    conversation = await session.get(Conversation, conversation_id)
+    if conversation is None:
+        return None
+    return {"messages": conversation.message_count, "level": conversation.level}
+
+
 async def conversation_exists(session: AsyncSession, conversation_id: str) -> bool:
     return await session.get(Conversation, conversation_id) is not None

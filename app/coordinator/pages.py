@@ -288,6 +288,17 @@ async def transcript(request: Request, user: DashboardUser, conversation_id: str
     return page(request, "coordinator/transcript.html", user, conversation=found)
 
 
+@router.get("/conversations/{conversation_id}/activity")
+async def activity(request: Request, user: DashboardUser, conversation_id: str) -> dict:
+    """How far the conversation has got (no message text), for the open transcript page
+    to offer a reload when the patient writes again."""
+    async with sessions(request)() as session:
+        found = await casework.activity(session, conversation_id)
+    if found is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "conversation not found")
+    return found
+
+
 @router.get("/conversations/{conversation_id}/export.json")
 async def export_transcript(request: Request, user: DashboardUser, conversation_id: str):
     found = await read_transcript(request, user, conversation_id, "export_transcript")

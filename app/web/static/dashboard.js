@@ -42,3 +42,23 @@
   setInterval(refresh, 3000);
   document.addEventListener("visibilitychange", () => { if (!document.hidden) refresh(); });
 })();
+
+// Transcript page: while a coordinator reads or replies, tell them when the patient
+// writes again (the check returns counts only; the reload is a normal, audited view).
+(function () {
+  const notice = document.querySelector("[data-activity]");
+  if (!notice) return;
+  const shown = Number(notice.dataset.messages);
+  async function check() {
+    if (document.hidden) return;
+    try {
+      const response = await fetch(notice.dataset.activity, { credentials: "same-origin" });
+      if (!response.ok) return;
+      const state = await response.json();
+      if (state.messages > shown) notice.hidden = false;
+    } catch (error) {
+      /* try again on the next tick */
+    }
+  }
+  setInterval(check, 4000);
+})();
