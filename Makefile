@@ -47,6 +47,7 @@ format: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python -m bench.triage_core
 	$(BIN)/python -m bench.rest_channel
+	$(BIN)/python -m bench.dashboard
 
 evaluate: $(STAMP)
 	@for f in nlu_data/en/labelled/*.jsonl tests/data/*/*.jsonl ../shared/dev-set/messages-en.jsonl; do \

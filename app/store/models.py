@@ -65,6 +65,7 @@ class Alert(Base):
     __table_args__ = (
         Index("ix_alerts_delivery", "delivery_status", "next_attempt_at"),
         Index("ix_alerts_queue", "status", "severity", "created_at"),
+        Index("ix_alerts_conversation", "conversation_id", "status"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
