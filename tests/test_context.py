@@ -156,3 +156,28 @@ def test_own_symptom_counts_beside_a_relatives(triager):
 def test_ordinary_words_are_not_red_flags(triager, text):
     _, result = triager.assess(text, "en")
     assert result.level in {"none", "routine"}
+
+
+@pytest.mark.parametrize(
+    ("text", "level"),
+    [
+        # a denied fever (words or a normal reading) leaves headache + stiff neck routine
+        ("headache and a stiff neck from a bad pillow, no temperature, 36.5", "routine"),
+        ("headache and a stiff neck, temp 37.1", "routine"),
+        ("headache and a stiff neck", "emergency"),  # no fever given: rule 10
+        ("headache, stiff neck and a temp of 38.9", "emergency"),
+        # severity that is itself denied does not count
+        ("headaches across my forehead, not terrible", "routine"),
+        ("legs ache, no redness spreading", "routine"),
+        ("no sleep at all, the headache is excruciating", "urgent"),
+        # a carer's report: severity said of the relative is the patient's
+        ("my husband's leg pain has gone from a niggle to unbearable", "urgent"),
+        ("my mum had terrible jaundice years ago", "none"),
+        # brackets: an aside neither ends a relative's story nor a sentence
+        ("my sister (not on any meds) has just been diagnosed with shingles", "none"),
+        ("Years ago (2014?) I had a reaction to dye at a scan, my face swelled up", "info"),
+    ],
+)
+def test_context_decides_the_level(triager, text, level):
+    _, result = triager.assess(text, "en")
+    assert result.level == level, result.categories

@@ -71,6 +71,7 @@ class ContextRules:
             modifiers = data["modifiers"]
             self.severe = PhraseSet(modifiers["severe"], self.normalize)
             self.severe_pseudo = PhraseSet(modifiers["severe_pseudo"], self.normalize)
+            self.severe_negators = frozenset(modifiers.get("severe_negators") or [])
             self.sudden = PhraseSet(modifiers["sudden"], self.normalize)
             self.persistent = PhraseSet(modifiers.get("persistent") or [], self.normalize)
             self.long_duration_days = float(modifiers["long_duration_days"])
@@ -163,17 +164,20 @@ class ContextRules:
     def _scope(
         self, words: list[str], rule: CueRule, direction: str, start: int, end: int
     ) -> Scope:
+        # max_tokens counts words: brackets and other marks add no distance
         if direction == "forward":
-            stop = end
-            while stop < len(words) and stop - end < rule.max_tokens:
+            stop, taken = end, 0
+            while stop < len(words) and taken < rule.max_tokens:
                 if self._is_terminator(words, stop, rule):
                     break
+                taken += words[stop][:1].isalnum()
                 stop += 1
             return Scope(range(end, stop), range(start, end))
-        begin = start
-        while begin > 0 and start - begin < rule.max_tokens:
+        begin, taken = start, 0
+        while begin > 0 and taken < rule.max_tokens:
             if self._is_terminator(words, begin - 1, rule):
                 break
+            taken += words[begin - 1][:1].isalnum()
             begin -= 1
         return Scope(range(begin, start), range(start, end))
 

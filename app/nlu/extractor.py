@@ -151,17 +151,16 @@ class Extractor:
                 keys[position] = keys[position] | {"fever"}
         barriers = frozenset(i for i, word in enumerate(words) if word in self.rules.gap_barriers)
         matches = self.lexicon.match(keys, barriers)
+        normal_reading: set[int] = set()
         if readings and not any(readings.values()):
-            # "temp 37.2": the word "temp" names a normal reading, not a fever
-            matches = [
-                m
+            # "temp 37.2": the word "temp" names a normal reading, which denies a fever
+            normal_reading = {
+                id(m)
                 for m in matches
-                if not (
-                    m.phrase.value == "fever"
-                    and len(m.positions) == 1
-                    and words[m.first] in _FEVER_WORDS
-                )
-            ]
+                if m.phrase.value == "fever"
+                and len(m.positions) == 1
+                and words[m.first] in _FEVER_WORDS
+            }
         if not matches:
             hypothetical = bool(
                 self.rules.scopes(words, self.rules.cues["hypothetical"], is_question=is_question)
@@ -181,6 +180,7 @@ class Extractor:
             for p in [*scope.covered, *scope.cue]
         }
         severe, prolonged = self._severe(words, elsewhere), self._prolonged(words)
+        relative_severe = not severe and bool(elsewhere) and self._severe(words)
         sudden = bool(self.rules.sudden.find_all(words))
         persistent = bool(self.rules.persistent.find_all(words))
         symptoms: list[SymptomMention] = []
@@ -203,9 +203,12 @@ class Extractor:
                 prolonged=prolonged,
                 sudden=sudden,
                 persistent=persistent,
+                _relative_severe=relative_severe,
             )
             for flag, flag_scopes in scopes.items():
                 setattr(mention, flag, _in_scope(match, flag_scopes, flag))
+            if id(match) in normal_reading:
+                mention.negated = True
             symptoms.append(mention)
         hypothetical = bool(scopes["hypothetical"]) or any(m.hypothetical for m in symptoms)
         return symptoms, topics, (severe, prolonged, hypothetical)
@@ -216,7 +219,9 @@ class Extractor:
             p for start, end in self.rules.severe_pseudo.find_all(words) for p in range(start, end)
         } | (ignored or set())
         for start, end in self.rules.severe.find_all(words):
-            if not blocked.intersection(range(start, end)):
+            # "not terrible", "no redness spreading": the severity itself is denied
+            denied = self.rules.severe_negators.intersection(words[max(0, start - 2) : start])
+            if not blocked.intersection(range(start, end)) and not denied:
                 return True
         sentence = " ".join(words)
         return any(pattern.search(sentence) for pattern in self.severe_patterns)
@@ -247,6 +252,7 @@ class Extractor:
         if relatives and not self.rules.carer_blocked(words):
             for mention in relatives:
                 mention.family = False
+                mention.severe = mention.severe or mention._relative_severe
 
     # ------------------------------------------------------------------ temperatures
 

@@ -25,7 +25,9 @@ class SymptomMention:
     sudden: bool = False
     persistent: bool = False
     prolonged: bool = False
-    prolonged: bool = False
+    # Severity said inside a relative's scope: the patient's after all when the writer
+    # turns out to be a carer reporting that relative ("my husband's pain is unbearable").
+    _relative_severe: bool = False
 
     @property
     def present(self) -> bool:
@@ -33,7 +35,7 @@ class SymptomMention:
         return not (self.negated or self.hypothetical or self.historical or self.family)
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        return {key: value for key, value in asdict(self).items() if not key.startswith("_")}
 
 
 @dataclass(slots=True)

@@ -67,6 +67,7 @@ def tokenize(
     tokens: list[Token] = []
     sentence = 0
     previous_end = 0
+    brackets = 0  # "Years ago (2014?) I had ...": a "?" in brackets ends no sentence
     for match in _TOKEN_RE.finditer(text):
         raw = match.group()
         start, end = match.span()
@@ -76,7 +77,11 @@ def tokenize(
         lowered = raw.casefold()
         if not (lowered[0].isalnum()):
             tokens.append(Token(lowered, start, end, sentence, False))
-            if lowered in sentence_breaks:
+            if lowered == "(":
+                brackets += 1
+            elif lowered == ")":
+                brackets = max(0, brackets - 1)
+            elif lowered in sentence_breaks and not brackets:
                 sentence += 1
             continue
         for word in _split_word(lowered, normalize):

@@ -21,16 +21,17 @@ _NUMBER_WORDS = {
 _UNIT_HOURS = {
     "minute": 1 / 60, "minutes": 1 / 60, "min": 1 / 60, "mins": 1 / 60,
     "hour": 1, "hours": 1, "h": 1, "day": 24, "days": 24, "week": 168, "weeks": 168,
-    "fortnight": 336, "month": 730, "months": 730, "year": 8760, "years": 8760,
+    "fortnight": 336, "our": 1, "ours": 1, "month": 730, "months": 730, "year": 8760, "years": 8760,
 }  # fmt: skip
 _NUMBER = r"\d+(?:[.,]\d+)?|half an|a few|a couple of|couple of|several|an?|" + "|".join(
     sorted(
         (w for w in _NUMBER_WORDS if " " not in w and w not in {"a", "an"}), key=len, reverse=True
     )
 )
+# "an our ago": voice typing writes "hour" as "our"
 DURATION = (
     rf"(?P<num>{_NUMBER})\s*(?:-|to)?\s*(?:\d+\s*)?"
-    rf"(?P<unit>minutes?|mins?|hours?|h|days?|weeks?|fortnight|months?|years?)"
+    rf"(?P<unit>minutes?|mins?|hours?|ours?|h|days?|weeks?|fortnight|months?|years?)"
     r"(?P<half> and a half)?"
 )
 _DURATION_RE = re.compile(rf"\b{DURATION}\b|\b(?P<fortnight>a fortnight)\b")

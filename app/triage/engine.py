@@ -39,7 +39,10 @@ class TriageResult:
 
 
 def _categorise(
-    mentions: list[SymptomMention], protocol: Protocol, in_window: bool
+    mentions: list[SymptomMention],
+    protocol: Protocol,
+    in_window: bool,
+    denied: frozenset[str] = frozenset(),
 ) -> tuple[list[tuple[int, str]], dict[int, str]]:
     """(text position, category) found, and the category of each mention by its id(),
     after window, combination and severity rules."""
@@ -60,6 +63,8 @@ def _categorise(
         if not all(part in concepts for part in combination.all):
             continue
         if combination.any and not concepts.intersection(combination.any):
+            continue
+        if denied.intersection(combination.unless_denied):
             continue
         involved = [
             m for m in mentions if m.concept in combination.all or m.concept in combination.any
@@ -150,7 +155,8 @@ def _from_mentions(
 
     categories: list[str] = []
     if present:
-        found, by_mention = _categorise(present, protocol, in_window)
+        denied = frozenset(m.concept for m in parse.symptoms if m.negated)
+        found, by_mention = _categorise(present, protocol, in_window, denied)
         categories = _ordered(found, protocol)
     if categories:
         level = max((protocol.level_of(c) for c in categories), key=LEVEL_RANK.__getitem__)

@@ -62,6 +62,8 @@ class Combination:
     modifiers: tuple[str, ...]
     category: str
     replaces: bool
+    # The rule does not apply when the patient denies one of these ("no temperature").
+    unless_denied: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -181,7 +183,8 @@ def parse_protocol(data: dict[str, Any]) -> Protocol:
         where = f"combinations[{index}] ({spec.get('name', 'unnamed')})"
         parts = tuple(_require(spec, "all", where))
         either = tuple(spec.get("any") or ())
-        for concept in parts + either:
+        unless_denied = tuple(spec.get("unless_denied") or ())
+        for concept in parts + either + unless_denied:
             if concept not in concepts:
                 raise ProtocolError(f"{where}: unknown concept {concept!r}")
         modifiers = tuple(spec.get("modifiers") or ())
@@ -196,6 +199,7 @@ def parse_protocol(data: dict[str, Any]) -> Protocol:
                 modifiers=modifiers,
                 category=check_category(_require(spec, "category", where), f"{where}.category"),
                 replaces=bool(spec.get("replaces", False)),
+                unless_denied=unless_denied,
             )
         )
 
