@@ -20,7 +20,16 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app.conversations.service import now_utc
 from app.coordinator import accounts, casework
-from app.coordinator.api import (
+from app.coordinator.auth import (
+    SESSION_COOKIE,
+    SIGN_IN_CSRF_COOKIE,
+    DashboardForm,
+    DashboardUser,
+    same_secret,
+    session_lifetime,
+    sessions,
+)
+from app.coordinator.operations import (
     AlertChange,
     ListQuery,
     TextBody,
@@ -31,15 +40,6 @@ from app.coordinator.api import (
     save_note,
     send_reply,
     transcript_download,
-)
-from app.coordinator.auth import (
-    SESSION_COOKIE,
-    SIGN_IN_CSRF_COOKIE,
-    DashboardForm,
-    DashboardUser,
-    same_secret,
-    session_lifetime,
-    sessions,
 )
 from app.web import TEMPLATES_DIR
 

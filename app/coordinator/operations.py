@@ -1,0 +1,176 @@
+"""What the dashboard pages and the JSON API both do: request schemas, and each audited
+read or change as one function, so the two front doors cannot drift apart."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Any, Literal
+
+from fastapi import HTTPException, Request, status
+from fastapi.responses import JSONResponse, Response
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.conversations.service import ConversationNotFound as NoConversation
+from app.coordinator import casework
+from app.coordinator.accounts import SignedIn
+from app.coordinator.auth import sessions
+from app.replay.transcripts import ConversationNotFound, export_fixture
+
+NoteText = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=casework.MAX_NOTE_CHARS)
+]
+
+
+class AlertChange(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    note: Annotated[
+        str | None, StringConstraints(strip_whitespace=True, max_length=casework.MAX_NOTE_CHARS)
+    ] = None
+
+
+class TextBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    text: NoteText
+
+
+class ListQuery(BaseModel):
+    """Filters of the conversation list (also the CSV export)."""
+
+    model_config = ConfigDict(extra="forbid")
+    level: Literal["emergency", "urgent", "routine", "info", "none"] | None = None
+    alert_status: Literal["open", "acknowledged", "resolved", "none"] | None = None
+    since: date | None = None
+    until: date | None = None
+    q: Annotated[str | None, StringConstraints(strip_whitespace=True, max_length=200)] = None
+    page: int = Field(1, ge=1, le=100_000)
+    per_page: int = Field(25, ge=1, le=200)
+
+    def to_filter(self) -> casework.ConversationFilter:
+        return casework.ConversationFilter(**self.model_dump())
+
+
+def not_found(error: Exception) -> HTTPException:
+    return HTTPException(status.HTTP_404_NOT_FOUND, str(error).strip("'\""))
+
+
+def protocol(request: Request):
+    return request.app.state.triager.protocol
+
+
+async def change_alert(
+    request: Request, user: SignedIn, alert_id: int, action: str, body: AlertChange | None
+) -> dict[str, Any]:
+    note = body.note if body else None
+    async with sessions(request)() as session, session.begin():
+        try:
+            alert = await casework.change_alert(session, alert_id, action, user.username, note)
+        except casework.NotFound as error:
+            raise not_found(error) from None
+        except casework.InvalidChange as error:
+            raise HTTPException(status.HTTP_409_CONFLICT, str(error)) from None
+        await casework.audit(
+            session,
+            user.username,
+            action,
+            user.via,
+            conversation_id=alert["conversation_id"],
+            alert_id=alert_id,
+            detail="with note" if note else None,
+        )
+    return alert
+
+
+async def export_list(
+    request: Request, user: SignedIn, filters: casework.ConversationFilter
+) -> Response:
+    async with sessions(request)() as session, session.begin():
+        page = await casework.list_conversations(session, filters, everything=True)
+        await casework.audit(
+            session,
+            user.username,
+            "export_list",
+            user.via,
+            detail=f"{page.total} conversations; filters {filters.as_query() or 'none'}",
+        )
+    return Response(
+        casework.conversations_csv(page.items),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": 'attachment; filename="conversations.csv"'},
+    )
+
+
+async def read_transcript(
+    request: Request, user: SignedIn, conversation_id: str, action: str
+) -> dict[str, Any]:
+    async with sessions(request)() as session, session.begin():
+        try:
+            found = await casework.transcript(session, conversation_id, protocol(request))
+        except casework.NotFound as error:
+            raise not_found(error) from None
+        await casework.audit(
+            session, user.username, action, user.via, conversation_id=conversation_id
+        )
+    return found
+
+
+def transcript_download(found: dict[str, Any]) -> JSONResponse:
+    return JSONResponse(
+        found,
+        headers={"Content-Disposition": f'attachment; filename="conversation-{found["id"]}.json"'},
+    )
+
+
+async def fixture_download(request: Request, user: SignedIn, conversation_id: str) -> Response:
+    async with sessions(request)() as session, session.begin():
+        try:
+            text = await export_fixture(session, conversation_id)
+        except ConversationNotFound as error:
+            raise HTTPException(status.HTTP_404_NOT_FOUND, f"no fixture: {error}") from None
+        await casework.audit(
+            session, user.username, "save_fixture", user.via, conversation_id=conversation_id
+        )
+    return Response(
+        text,
+        media_type="application/yaml; charset=utf-8",
+        headers={
+            "Content-Disposition": f'attachment; filename="conversation-{conversation_id[:8]}.yml"'
+        },
+    )
+
+
+async def save_note(
+    request: Request, user: SignedIn, conversation_id: str, text: str
+) -> dict[str, Any]:
+    async with sessions(request)() as session, session.begin():
+        try:
+            note = await casework.add_note(session, conversation_id, user.username, text)
+        except casework.NotFound as error:
+            raise not_found(error) from None
+        await casework.audit(
+            session, user.username, "note", user.via, conversation_id=conversation_id
+        )
+    return note
+
+
+async def send_reply(
+    request: Request, user: SignedIn, conversation_id: str, text: str
+) -> dict[str, Any]:
+    async def audit_reply(session: AsyncSession, message: dict[str, Any]) -> None:
+        await casework.audit(
+            session,
+            user.username,
+            "reply",
+            user.via,
+            conversation_id=conversation_id,
+            detail=f"message {message['seq']}",
+        )
+
+    try:
+        return await request.app.state.conversations.coordinator_reply(
+            conversation_id, user.username, text, also=audit_reply
+        )
+    except NoConversation:
+        raise HTTPException(
+            status.HTTP_404_NOT_FOUND, f"conversation {conversation_id} not found"
+        ) from None
