@@ -181,3 +181,28 @@ def test_ordinary_words_are_not_red_flags(triager, text):
 def test_context_decides_the_level(triager, text, level):
     _, result = triager.assess(text, "en")
     assert result.level == level, result.categories
+
+
+@pytest.mark.parametrize(
+    ("text", "level"),
+    [
+        # idioms with alarming words are not symptoms
+        ("Seizing the day! first time back at the gym, feel great", "none"),
+        ("broke out in a cold sweat when I saw the parking fine", "none"),
+        ("haha my head is spinning from all these forms", "none"),
+        # people who are not the patient
+        ("watching TV and some guy had a seizure in the lift", "none"),
+        ("My friend is on Ocrevus and keeps getting headaches", "none"),
+        ("my son is on tysabri and he had a seizure an hour ago", "emergency"),
+        # questions answered no, in the next sentence
+        ("jaundice? nah lol eyes are fine. just so tired", "routine"),
+        ("any fever? no fever but a sore throat", "routine"),
+        ("headache? no idea why but it's splitting and my neck is stiff", "emergency"),
+        # "is fine" speaks of the words just before it
+        ("hives on my neck and arms, breathing is fine", "urgent"),
+        ("the rash on my legs has gone away now", "none"),
+    ],
+)
+def test_everyday_words_and_other_people(triager, text, level):
+    _, result = triager.assess(text, "en")
+    assert result.level == level, result.categories

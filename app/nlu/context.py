@@ -45,6 +45,7 @@ class CueRule:
     year_pattern: bool
     own_terminators_only: bool
     age_pattern: bool = False
+    backward_max_tokens: int | None = None  # a shorter reach for backward cues
 
 
 @dataclass(frozen=True)
@@ -83,6 +84,9 @@ class ContextRules:
             self.negative_answers = frozenset(
                 " ".join(self._normalized(answer)) for answer in data.get("negative_answers") or []
             )
+            self.negative_openers = tuple(
+                answer.split() for answer in data.get("negative_answer_openers") or []
+            )
         except KeyError as missing:
             raise ContextRulesError(f"context rules: missing entry {missing}") from None
 
@@ -109,6 +113,7 @@ class ContextRules:
             year_pattern=bool(spec.get("year_pattern")),
             own_terminators_only=bool(spec.get("own_terminators_only")),
             age_pattern=bool(spec.get("age_pattern")),
+            backward_max_tokens=spec.get("backward_max_tokens"),
         )
 
     def _normalized(self, phrase: str) -> list[str]:
@@ -117,9 +122,13 @@ class ContextRules:
             words += self.normalize.get(word, word).split()
         return words
 
-    def answers_no(self, words: list[str]) -> bool:
-        """The sentence is nothing but a negative answer ("no", "nope lol", "not at all")."""
-        return bool(words) and " ".join(words) in self.negative_answers
+    def answers_no(self, tokens: list[str]) -> bool:
+        """The sentence answers no: it is nothing but a negative answer ("nope lol", "not at
+        all") or opens with one ("nah, eyes are fine"). `tokens` include punctuation."""
+        words = [token for token in tokens if token[:1].isalnum()]
+        if words and " ".join(words) in self.negative_answers:
+            return True
+        return any(tokens[: len(opener)] == opener for opener in self.negative_openers)
 
     def vocabulary(self) -> set[str]:
         """Every word the rules use, for typo correction."""
@@ -174,7 +183,8 @@ class ContextRules:
                 stop += 1
             return Scope(range(end, stop), range(start, end))
         begin, taken = start, 0
-        while begin > 0 and taken < rule.max_tokens:
+        reach = rule.backward_max_tokens or rule.max_tokens
+        while begin > 0 and taken < reach:
             if self._is_terminator(words, begin - 1, rule):
                 break
             taken += words[begin - 1][:1].isalnum()

@@ -109,11 +109,19 @@ class Extractor:
                     mention.prolonged = mention.prolonged or prolonged
             # "can it cause eye problems? like floaters?" - the example shares the question.
             words = [t.text for t in sentence_tokens if t.is_word]
-            if asked and not found_symptoms and self.rules.answers_no(words):
+            if asked and self.rules.answers_no([t.text for t in sentence_tokens]):
                 for mention in asked:  # "chills? nope." - asked and answered no
                     mention.negated = True
+            denied_now = {m.concept for m in found_symptoms if m.negated}
+            for mention in asked:  # "any fever? no fever but ..." - denied by name
+                if mention.concept in denied_now:
+                    mention.negated = True
             asked = found_symptoms if sentence_question else []
-            if previous_hypothetical and words[:1] in (["like"], ["such"], ["eg"], ["or"]):
+            # "...what counts as abnormal bleeding? bruises? periods?" - so do bare examples.
+            bare_example = sentence_question and len(words) <= 2
+            if previous_hypothetical and (
+                words[:1] in (["like"], ["such"], ["eg"], ["or"]) or bare_example
+            ):
                 for mention in found_symptoms:
                     mention.hypothetical = True
             previous_hypothetical = hypothetical
