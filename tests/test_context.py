@@ -176,16 +176,6 @@ def test_ordinary_words_are_not_red_flags(triager, text):
         # brackets: an aside neither ends a relative's story nor a sentence
         ("my sister (not on any meds) has just been diagnosed with shingles", "none"),
         ("Years ago (2014?) I had a reaction to dye at a scan, my face swelled up", "info"),
-    ],
-)
-def test_context_decides_the_level(triager, text, level):
-    _, result = triager.assess(text, "en")
-    assert result.level == level, result.categories
-
-
-@pytest.mark.parametrize(
-    ("text", "level"),
-    [
         # idioms with alarming words are not symptoms
         ("Seizing the day! first time back at the gym, feel great", "none"),
         ("broke out in a cold sweat when I saw the parking fine", "none"),
@@ -203,6 +193,6 @@ def test_context_decides_the_level(triager, text, level):
         ("the rash on my legs has gone away now", "none"),
     ],
 )
-def test_everyday_words_and_other_people(triager, text, level):
+def test_context_decides_the_level(triager, text, level):
     _, result = triager.assess(text, "en")
     assert result.level == level, result.categories
