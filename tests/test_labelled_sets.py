@@ -19,7 +19,13 @@ MIN_EXACT_LEVEL = 0.95
 # told after a comma ("my dad had a stroke at 70, face drooping and all that").
 # heldout22 (over-triage traps): misses are info questions answered as "none" (no
 # symptom or topic words: "how would I know if my liver was struggling?").
-SET_FLOORS = {"heldout19-en": (0.94, 0.95), "heldout22-en": (0.92, 0.90)}
+# heldout24 (who is the patient?): misses over-triage a carer's own or a bystander's
+# illness ("I ended up in A&E myself with chest pains, but he's the one on tysabri").
+SET_FLOORS = {
+    "heldout19-en": (0.94, 0.95),
+    "heldout22-en": (0.92, 0.90),
+    "heldout24-en": (0.93, 0.95),
+}
 MIN_FIRST_CATEGORY = 0.95
 
 

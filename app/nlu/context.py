@@ -41,6 +41,7 @@ class CueRule:
     self_report: PhraseSet
     recency_cues: PhraseSet
     proxy_blockers: PhraseSet
+    shared_with_patient: PhraseSet
     max_tokens: int
     year_pattern: bool
     own_terminators_only: bool
@@ -109,6 +110,7 @@ class ContextRules:
             self_report=phrases("self_report"),
             recency_cues=phrases("recency_cues"),
             proxy_blockers=phrases("proxy_blockers"),
+            shared_with_patient=phrases("shared_with_patient"),
             max_tokens=spec["max_tokens"],
             year_pattern=bool(spec.get("year_pattern")),
             own_terminators_only=bool(spec.get("own_terminators_only")),
@@ -190,6 +192,10 @@ class ContextRules:
             taken += words[begin - 1][:1].isalnum()
             begin -= 1
         return Scope(range(begin, start), range(start, end))
+
+    def shares_with_patient(self, words: list[str]) -> bool:
+        """The writer says they have the relative's illness too."""
+        return bool(self.cues["family"].shared_with_patient.find_all(words))
 
     def reports_self(self, words: list[str]) -> bool:
         """The writer speaks of their own symptoms ("I feel", "I have")."""

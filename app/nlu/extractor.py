@@ -250,6 +250,12 @@ class Extractor:
     def _carer_report(self, symptoms: list[SymptomMention], words: list[str]) -> None:
         """A message reporting only a relative's current symptoms comes from a carer: the
         relative is the patient, and the symptoms count (the safer reading)."""
+        if self.rules.shares_with_patient(words):
+            for mention in symptoms:
+                if mention.family and not (mention.negated or mention.hypothetical):
+                    mention.family = False
+                    mention.historical = False
+            return
         # A writer who speaks of themselves ("I feel ...") reports their own symptoms; one
         # who never does ("my wife ... she's not making sense, asked me ...") is a carer.
         if any(m.present for m in symptoms) and self.rules.reports_self(words):

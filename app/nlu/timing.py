@@ -64,15 +64,27 @@ CLOCK = (
     rf"|half (?P<h6>{_HOUR})\b"
     rf"|(?P<h2>\d{{1,2}})(?:[:.](?P<mm>\d{{2}}))? ?(?P<ap>am|pm|a\.m\.|p\.m\.)"
     rf"|(?P<h3>\d{{1,2}})[:.](?P<mm3>\d{{2}})"
-    rf"|(?P<h4>{_HOUR}) o'?clock|(?P<noon>noon|midday))"
+    rf"|(?P<h4>{_HOUR}) o'?clock|(?P<noon>noon|midday|lunchtime|lunch time))"
 )
 # When it ended, a bare hour is enough ("the bag finished at 2").
 _ENDED_AT = re.compile(
     r"\b(?:ended|finished|stopped|done|over|came off|come off|unhooked|disconnected|out)"
-    r"(?: my| the)?(?: drip| infusion| tysabri| tyruko)?"
+    r"(?: me| him| her| my| the)?(?: drip| infusion| tysabri| tyruko)?"
     rf" (?:at|around|about|by|just after|just before) (?:about )?(?:{CLOCK}|(?P<h5>\d{{1,2}})\b)"
 )
-_NOW_IS = re.compile(rf"\b(?:it'?s|it is|its|now)(?: now)?(?: just)?(?: gone)? (?:about )?{CLOCK}")
+# "drip went up at 9.30, it's 10.15": the infusion takes about 1 hour (the document), so
+# a start time counts as an end time one hour later.
+_STARTED_AT = re.compile(
+    r"\b(?:drip|infusion|bag|tysabri|tyruko|natalizumab|it)(?: was| got)?"
+    r" (?:went up|started|began|was put up|put up|going in|hooked up|connected)"
+    rf" (?:at|around|about|just after|just before) (?:about )?(?:{CLOCK}|(?P<h5>\d{{1,2}})\b)"
+)
+INFUSION_HOURS = 1.0
+# "it's 10.15 now"; also when the symptom began after it: "itchy since lunchtime"
+_NOW_IS = re.compile(
+    rf"\b(?:it'?s|it is|its|now|since|from|started at|began at)(?: now)?(?: just)?(?: gone)?"
+    rf" (?:about |around )?{CLOCK}"
+)
 
 
 def _clock_minutes(match: re.Match[str]) -> tuple[int, bool] | None:
@@ -103,10 +115,21 @@ def _clock_minutes(match: re.Match[str]) -> tuple[int, bool] | None:
 
 
 def hours_since_clock_end(text: str) -> float | None:
-    """From "it finished at 2pm and it's now ten past three": hours between the two."""
-    ended, now = _ENDED_AT.search(text), None
+    """From "it finished at 2pm and it's now ten past three": hours between the two (from
+    a start time, "it went up at 9.30", the hours since its expected end)."""
+    ended = _ENDED_AT.search(text)
     if ended is None:
-        return None
+        started = _STARTED_AT.search(text)
+        if started is None:
+            return None
+        since_start = _hours_between(started, text)
+        return None if since_start is None else max(0.0, since_start - INFUSION_HOURS)
+    return _hours_between(ended, text)
+
+
+def _hours_between(ended: re.Match[str], text: str) -> float | None:
+    """Hours from the clock time in `ended` to the "it's now ..." time after it."""
+    now = None
     for candidate in _NOW_IS.finditer(text, ended.end()):
         now = candidate
         break
