@@ -126,3 +126,40 @@ def test_db_upgrade_creates_the_schema(tmp_path):
     assert done.returncode == 0, done.stderr
     tables = {row[0] for row in sqlite3.connect(database).execute("select name from sqlite_master")}
     assert {"conversations", "messages", "alerts", "alert_deliveries", "alembic_version"} <= tables
+
+
+def test_coordinator_accounts_and_tokens(tmp_path):
+    import os
+    import sqlite3
+
+    database = tmp_path / "accounts.db"
+    env = {**os.environ, "DATABASE_URL": f"sqlite+aiosqlite:///{database}"}
+
+    def coordinator(*args: str, stdin: str = ""):
+        return subprocess.run(
+            [TRIAGEBOT, "coordinator", *args],
+            input=stdin,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            env=env,
+        )
+
+    added = coordinator("add", "alice", "--password-stdin", stdin="correct horse battery\n")
+    assert added.returncode == 0, added.stderr
+    again = coordinator("add", "alice", "--password-stdin", stdin="correct horse battery\n")
+    assert again.returncode == 2 and "already exists" in again.stderr
+    short = coordinator("add", "bob", "--password-stdin", stdin="short\n")
+    assert short.returncode == 2 and "at least 12 characters" in short.stderr
+    bad_name = coordinator("add", "Bob Smith", "--password-stdin", stdin="long enough pass\n")
+    assert bad_name.returncode == 2 and "username" in bad_name.stderr
+    stored = sqlite3.connect(database).execute("select username, password_hash from coordinators")
+    (username, password_hash), *rest = stored.fetchall()
+    assert username == "alice" and rest == []
+    assert password_hash.startswith("$argon2") and "correct horse" not in password_hash
+    token = coordinator("token", "alice", "--days", "30")
+    assert token.returncode == 0 and token.stdout.strip().startswith("tbc_")
+    unknown = coordinator("token", "nobody")
+    assert unknown.returncode == 2 and "no coordinator" in unknown.stderr
+    changed = coordinator("password", "alice", "--password-stdin", stdin="another long secret\n")
+    assert changed.returncode == 0, changed.stderr
