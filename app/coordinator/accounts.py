@@ -6,7 +6,6 @@ only their SHA-256 is stored, so a copy of the database signs nobody in.
 
 from __future__ import annotations
 
-import hashlib
 import re
 import secrets
 from dataclasses import dataclass
@@ -16,7 +15,7 @@ from pwdlib import PasswordHash
 from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.conversations.service import aware, now_utc
+from app.conversations.service import aware, hash_token, now_utc
 from app.store.models import ApiToken, Coordinator, CoordinatorSession, SignInFailure
 
 USERNAME = re.compile(r"^[a-z0-9][a-z0-9._-]{1,63}$")
@@ -39,10 +38,6 @@ class SignedIn:
     coordinator_id: int
     csrf_token: str | None  # None for API-token requests (no cookies, no CSRF)
     via: str  # "dashboard" or "api"
-
-
-def digest(secret: str) -> str:
-    return hashlib.sha256(secret.encode()).hexdigest()
 
 
 def check_new_account(username: str, password: str) -> None:
@@ -145,7 +140,7 @@ async def open_session(
     now = now_utc()
     session.add(
         CoordinatorSession(
-            key_hash=digest(key),
+            key_hash=hash_token(key),
             coordinator_id=coordinator.id,
             csrf_token=csrf,
             created_at=now,
@@ -158,7 +153,7 @@ async def open_session(
 
 
 async def session_for(session: AsyncSession, key: str) -> SignedIn | None:
-    row = await session.get(CoordinatorSession, digest(key))
+    row = await session.get(CoordinatorSession, hash_token(key))
     if row is None or aware(row.expires_at) <= now_utc() or not row.coordinator.active:
         return None
     return SignedIn(row.coordinator.username, row.coordinator_id, row.csrf_token, "dashboard")
@@ -166,7 +161,7 @@ async def session_for(session: AsyncSession, key: str) -> SignedIn | None:
 
 async def close_session(session: AsyncSession, key: str) -> None:
     await session.execute(
-        delete(CoordinatorSession).where(CoordinatorSession.key_hash == digest(key))
+        delete(CoordinatorSession).where(CoordinatorSession.key_hash == hash_token(key))
     )
 
 
@@ -183,7 +178,7 @@ async def issue_token(
     expires = now_utc() + lifetime
     session.add(
         ApiToken(
-            token_hash=digest(token),
+            token_hash=hash_token(token),
             coordinator_id=coordinator.id,
             created_at=now_utc(),
             expires_at=expires,
@@ -193,7 +188,7 @@ async def issue_token(
 
 
 async def token_for(session: AsyncSession, token: str) -> SignedIn | None:
-    row = await session.scalar(select(ApiToken).where(ApiToken.token_hash == digest(token)))
+    row = await session.scalar(select(ApiToken).where(ApiToken.token_hash == hash_token(token)))
     if row is None or aware(row.expires_at) <= now_utc() or not row.coordinator.active:
         return None
     return SignedIn(row.coordinator.username, row.coordinator_id, None, "api")

@@ -16,13 +16,12 @@ from sqlalchemy import and_, case, exists, func, not_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.conversations.service import aware, now_utc
+from app.nlu.models import CONTEXT_FLAGS
 from app.store.models import Alert, AuditEntry, Conversation, Message, Note
 from app.triage.protocol import Protocol
 
 AlertStatus = Literal["open", "acknowledged", "resolved"]
 SEVERITY_ORDER = {"critical": 0, "high": 1, "normal": 2}
-LEVELS = ("emergency", "urgent", "routine", "info", "none")
-CONTEXT_FLAGS = ("negated", "hypothetical", "historical", "family", "uncertain")
 MAX_NOTE_CHARS = 5000
 
 
@@ -446,7 +445,3 @@ async def activity(session: AsyncSession, conversation_id: str) -> dict[str, Any
     if conversation is None:
         return None
     return {"messages": conversation.message_count, "level": conversation.level}
-
-
-async def conversation_exists(session: AsyncSession, conversation_id: str) -> bool:
-    return await session.get(Conversation, conversation_id) is not None

@@ -41,6 +41,7 @@ from app.coordinator.operations import (
     send_reply,
     transcript_download,
 )
+from app.triage.protocol import LEVELS
 from app.web import TEMPLATES_DIR
 
 router = APIRouter(prefix="/coordinator", include_in_schema=False)
@@ -271,7 +272,7 @@ async def conversations(request: Request, user: DashboardUser) -> Response:
         user,
         found=found,
         filters=filters,
-        levels=casework.LEVELS,
+        levels=LEVELS,
         page_link=lambda n: "/coordinator/conversations?" + urlencode({**query, "page": n}),
         csv_link="/coordinator/conversations.csv?" + urlencode(query),
     )

@@ -10,7 +10,7 @@ from typing import Any
 import yaml
 
 from app.nlu.phrases import PhraseSet
-from app.nlu.text import Token
+from app.nlu.text import Token, normalize_phrase
 
 CONTEXT_DIR = Path(__file__).resolve().parent / "context"
 FLAGS = ("negated", "hypothetical", "historical", "family", "uncertain")
@@ -83,10 +83,12 @@ class ContextRules:
             self.infusion_window: dict[str, Any] = data["infusion_window"]
             # "did I have a fit? no." - a whole sentence that only answers no
             self.negative_answers = frozenset(
-                " ".join(self._normalized(answer)) for answer in data.get("negative_answers") or []
+                " ".join(normalize_phrase(answer, self.normalize))
+                for answer in data.get("negative_answers") or []
             )
             self.negative_openers = tuple(
-                answer.split() for answer in data.get("negative_answer_openers") or []
+                normalize_phrase(answer, self.normalize)
+                for answer in data.get("negative_answer_openers") or []
             )
         except KeyError as missing:
             raise ContextRulesError(f"context rules: missing entry {missing}") from None
@@ -117,12 +119,6 @@ class ContextRules:
             age_pattern=bool(spec.get("age_pattern")),
             backward_max_tokens=spec.get("backward_max_tokens"),
         )
-
-    def _normalized(self, phrase: str) -> list[str]:
-        words = []
-        for word in phrase.lower().split():
-            words += self.normalize.get(word, word).split()
-        return words
 
     def answers_no(self, tokens: list[str]) -> bool:
         """The sentence answers no: it is nothing but a negative answer ("nope lol", "not at
