@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from rasa_sdk import Action
 
+from actions.core import TriageAction
 from actions.handoff import ActionHandoff
 from actions.info import ActionAnswerInfo
 from actions.screening import ActionRedFlagScreen, ActionScreenAnswer
 from actions.session import ActionSessionStart
 from actions.triage import ActionResolveInfusionWindow, ActionTriageMessage
+from app.clinic import ClinicHours
+from app.triager import Triager
 
 ALL_ACTIONS: tuple[type[Action], ...] = (
     ActionSessionStart,
@@ -19,3 +22,11 @@ ALL_ACTIONS: tuple[type[Action], ...] = (
     ActionScreenAnswer,
     ActionHandoff,
 )
+
+
+def build_actions(triager: Triager, clinic: ClinicHours) -> list[Action]:
+    """Every action, with the service's triage core and clinic hours injected."""
+    return [
+        action(triager, clinic) if issubclass(action, TriageAction) else action()
+        for action in ALL_ACTIONS
+    ]

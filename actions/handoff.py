@@ -4,17 +4,24 @@ from __future__ import annotations
 
 from typing import Any
 
-from rasa_sdk import Action, Tracker
+from rasa_sdk import Tracker
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
+from actions.core import TriageAction
 
-class ActionHandoff(Action):
+
+class ActionHandoff(TriageAction):
     def name(self) -> str:
         return "action_handoff"
 
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[dict[str, Any]]:
-        dispatcher.utter_message(response="utter_handoff")
+        notice = self.clinic.notice()
+        dispatcher.utter_message(
+            response="utter_handoff" if notice.clinic_open else "utter_handoff_closed",
+            hours=notice.hours,
+            reply_time=notice.reply_time,
+        )
         return [SlotSet("handoff_requested", True)]

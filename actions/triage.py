@@ -1,49 +1,29 @@
-"""Triage of the patient's message, and of a pending one once the timing is known."""
+"""Triage of the patient's message, and of the waiting symptoms once the timing is known."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from rasa_sdk import Action, Tracker
+from rasa_sdk import Tracker
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.core import assess, get_triager, result_events, utter_guidance
-from app.nlu.pipeline import UnsupportedLanguageError
-
-WINDOW_QUESTION = "infusion_window"
-UNSURE_ANSWERS = (
-    "not sure", "don't know", "dont know", "do not know", "dunno", "no idea", "what do you mean",
-    "not certain", "can't remember", "cant remember", "?",
-)  # fmt: skip
+from actions.core import TriageAction, result_events
+from app.dialogue.decision import WINDOW_QUESTION, TurnDecision
 
 
-def window_from_answer(tracker: Tracker) -> str | None:
-    """The infusion window the patient's answer gives, or None when it is unclear."""
-    message = tracker.latest_message or {}
-    for entity in message.get("entities") or []:
-        if entity.get("entity") == "infusion_window" and entity.get("value"):
-            return str(entity["value"])
-    text = message.get("text") or ""
-    try:
-        parsed = get_triager().parse(text)
-    except UnsupportedLanguageError:
-        return None
-    if parsed.infusion_window != "unknown":
-        return parsed.infusion_window
-    intent = (message.get("intent") or {}).get("name")
-    if any(cue in text.casefold() for cue in UNSURE_ANSWERS):
-        return None  # "not sure" is no answer: ask again rather than assume "no"
-    # The question asks whether the infusion is running or ended < 2 h ago.
-    if intent == "affirm":
-        return "during"
-    if intent == "deny":
-        return "later"
-    return None
+def _question_events(decision: TurnDecision) -> list[dict[str, Any]]:
+    """Open the timing question with the symptoms waiting for it, or close it."""
+    if decision.asks_window:
+        return [
+            SlotSet("pending_question", WINDOW_QUESTION),
+            SlotSet("pending_symptoms", decision.mentions),
+        ]
+    return [SlotSet("pending_question", None), SlotSet("pending_symptoms", None)]
 
 
-class ActionTriageMessage(Action):
-    """Triage the latest message; escalate, advise, or ask when the infusion was."""
+class ActionTriageMessage(TriageAction):
+    """Escalate, advise, or ask when the infusion was."""
 
     def name(self) -> str:
         return "action_triage_message"
@@ -51,28 +31,25 @@ class ActionTriageMessage(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[dict[str, Any]]:
-        text = (tracker.latest_message or {}).get("text") or ""
-        window = tracker.get_slot("infusion_window") or "unknown"
-        asking_window = tracker.get_slot("pending_question") == WINDOW_QUESTION
-        pending = tracker.get_slot("pending_text") if asking_window else None
-        if pending:
-            # "I've got hives" ... "and a headache too": still the same question open.
-            text = f"{pending}\n{text}"
-        result = assess(tracker, text)
-        events = result_events(tracker, result)
-        if result.infusion_window != "unknown" and result.infusion_window != window:
-            events.append(SlotSet("infusion_window", result.infusion_window))
-        utter_guidance(dispatcher, result, result.infusion_window)
-        if WINDOW_QUESTION in result.questions:
+        decision = self.decision(tracker)
+        result = decision.result
+        if result is None:
+            dispatcher.utter_message(response="utter_fallback")
+            return []
+        events = result_events(tracker, result, self.triager)
+        if result.infusion_window != (tracker.get_slot("infusion_window") or "unknown"):
+            if result.infusion_window != "unknown":
+                events.append(SlotSet("infusion_window", result.infusion_window))
+        self.utter_result(dispatcher, result)
+        if decision.asks_window:
             dispatcher.utter_message(response="utter_ask_infusion_window")
-            events += [SlotSet("pending_question", WINDOW_QUESTION), SlotSet("pending_text", text)]
-        elif asking_window and result.level in ("emergency", "urgent", "routine"):
-            events += [SlotSet("pending_question", None), SlotSet("pending_text", None)]
+        if decision.asks_window or tracker.get_slot("pending_question") == WINDOW_QUESTION:
+            events += _question_events(decision)
         return events
 
 
-class ActionResolveInfusionWindow(Action):
-    """The patient answered the timing question: triage the pending message again."""
+class ActionResolveInfusionWindow(TriageAction):
+    """The patient answered the timing question: the waiting symptoms are triaged with it."""
 
     def name(self) -> str:
         return "action_resolve_infusion_window"
@@ -80,21 +57,16 @@ class ActionResolveInfusionWindow(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[dict[str, Any]]:
-        window = window_from_answer(tracker)
-        if window is None:
+        decision = self.decision(tracker)
+        if not decision.answered or decision.result is None:
             dispatcher.utter_message(response="utter_ask_infusion_window_again")
             return []
-        pending = tracker.get_slot("pending_text") or ""
-        answer = (tracker.latest_message or {}).get("text") or ""
-        # The answer may add symptoms ("yes, and now my lips are swelling"); a button
-        # payload ("/inform_infusion_timing{...}") adds nothing.
-        combined = pending if answer.startswith("/") else f"{pending}\n{answer}"
-        result = assess(tracker, combined, window)
-        events = result_events(tracker, result)
+        result = decision.result
+        events = result_events(tracker, result, self.triager)
         events += [
-            SlotSet("infusion_window", window),
+            SlotSet("infusion_window", result.infusion_window),
             SlotSet("pending_question", None),
-            SlotSet("pending_text", None),
+            SlotSet("pending_symptoms", None),
         ]
-        utter_guidance(dispatcher, result, window)
+        self.utter_result(dispatcher, result)
         return events

@@ -239,6 +239,14 @@ def replay(
     url: Annotated[
         str | None, typer.Option(help="Replay against a running server's REST channel.")
     ] = None,
+    token: Annotated[
+        str | None,
+        typer.Option(
+            envvar="TRIAGE_REST_TOKEN",
+            help="With --url: the server's REST channel token (TRIAGE_REST_CHANNEL=token).",
+            show_default=False,
+        ),
+    ] = None,
     junit: Annotated[Path | None, typer.Option(help="Write JUnit XML here.")] = None,
     tag: Annotated[list[str] | None, typer.Option(help="Only fixtures with this tag.")] = None,
     lang: Annotated[str | None, typer.Option(help="Only fixtures in this language.")] = None,
@@ -291,7 +299,7 @@ def replay(
     async def run_all():
         from rich.progress import Progress
 
-        client = remote_client(url) if url else in_process_client(triager)
+        client = remote_client(url, token) if url else in_process_client(triager)
         results = []
         async with client as http:
             with Progress(console=err, transient=True) as progress:
@@ -328,8 +336,9 @@ def _recheck_transcripts(since: datetime | None) -> None:
     """Exit 1 when any stored conversation would now end at a lower level."""
     from app.dialogue.runner import DialogueEngine
     from app.replay.transcripts import rerun_transcripts
+    from app.settings import get_settings
 
-    dialogue = DialogueEngine(_triager())
+    dialogue = DialogueEngine(_triager(), get_settings().clinic())
     moment = since.replace(tzinfo=UTC) if since and since.tzinfo is None else since
     checked, changes = _with_session(lambda session: rerun_transcripts(session, dialogue, moment))
     out = Console(width=140)

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from app.triage.protocol import LEVEL_RANK, LEVELS
+from app.triage.protocol import LEVELS, default_protocol
 
 RED_FLAG_LEVELS = ("emergency", "urgent")
 
@@ -39,11 +39,11 @@ class Outcome:
         expected = self.item.level
         if expected not in RED_FLAG_LEVELS:
             return False
-        return LEVEL_RANK[self.level] < LEVEL_RANK[expected]
+        return default_protocol().rank(self.level) < default_protocol().rank(expected)
 
     @property
     def over_triaged(self) -> bool:
-        return LEVEL_RANK[self.level] > LEVEL_RANK[self.item.level]
+        return default_protocol().rank(self.level) > default_protocol().rank(self.item.level)
 
     @property
     def category_hit(self) -> bool:
@@ -76,7 +76,7 @@ class Report:
                         sum(
                             n
                             for p, n in confusion[level].items()
-                            if LEVEL_RANK[p] >= LEVEL_RANK[level]
+                            if default_protocol().rank(p) >= default_protocol().rank(level)
                         )
                         / support,
                         4,

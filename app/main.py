@@ -129,7 +129,7 @@ def create_app(settings: Settings | None = None, triager: Triager | None = None)
         engine = make_engine(settings.database_url)
         sessionmaker = make_sessionmaker(engine)
         app.state.db_engine = engine
-        app.state.dialogue = DialogueEngine(app.state.triager)
+        app.state.dialogue = DialogueEngine(app.state.triager, settings.clinic())
         app.state.conversations = ConversationService(sessionmaker, app.state.dialogue)
         app.state.outbox = AlertOutbox(
             sessionmaker,

@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 from functools import lru_cache
+from typing import Literal
 
-from pydantic import AliasChoices, Field
+from pydantic import AliasChoices, Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from app.clinic import ClinicHours
+
+MIN_REST_TOKEN_CHARS = 24
 
 
 class Settings(BaseSettings):
@@ -40,6 +45,30 @@ class Settings(BaseSettings):
     secure_cookies: bool = False
     # Origins allowed to embed the widget (CORS for /api/conversations); "*" means any.
     widget_origins: list[str] = ["*"]
+    # Rasa's REST channel (/webhooks/rest/webhook) has no authentication of its own: anyone
+    # who knows a sender id could write into that conversation. "off" (default: the widget is
+    # the public entry point), "token" (callers send `Authorization: Bearer TRIAGE_REST_TOKEN`,
+    # for a trusted front end or QA), or "open" (local testing only).
+    rest_channel: Literal["off", "token", "open"] = "off"
+    rest_token: str = ""
+    # When a care coordinator answers: told to the patient with every alert and handoff.
+    # Days and times like "Mon-Fri 08:00-18:00; Sat 09:00-12:00", in clinic_timezone.
+    clinic_hours: str = "Mon-Fri 08:00-18:00"
+    clinic_timezone: str = "UTC"
+    clinic_reply_minutes: int = 60
+
+    @model_validator(mode="after")
+    def _check(self) -> Settings:
+        self.clinic()  # a clear error at start-up, not at the first alert
+        if self.rest_channel == "token" and len(self.rest_token) < MIN_REST_TOKEN_CHARS:
+            raise ValueError(
+                f"TRIAGE_REST_CHANNEL=token needs TRIAGE_REST_TOKEN of at least "
+                f"{MIN_REST_TOKEN_CHARS} characters"
+            )
+        return self
+
+    def clinic(self) -> ClinicHours:
+        return ClinicHours.parse(self.clinic_hours, self.clinic_timezone, self.clinic_reply_minutes)
 
 
 @lru_cache(maxsize=1)

@@ -6,8 +6,10 @@ from typing import Any
 
 from app.nlu.models import MessageParse
 from app.nlu.pipeline import NLU
+from app.nlu.timing import Thresholds
 from app.triage.engine import TriageContext, TriageResult, triage
 from app.triage.protocol import Protocol, default_protocol
+from app.triage.reply import reply_lines
 
 
 class Triager:
@@ -18,6 +20,11 @@ class Triager:
         self.nlu = NLU(
             concepts=frozenset(self.protocol.concepts),
             topics=frozenset(self.protocol.info_topics),
+            thresholds=Thresholds(
+                window_hours=self.protocol.window_hours,
+                infusion_hours=self.protocol.infusion_hours,
+                fever_celsius=self.protocol.fever_celsius,
+            ),
         )
 
     def parse(self, text: str, lang: str | None = None) -> MessageParse:
@@ -33,10 +40,10 @@ class Triager:
         self, text: str, lang: str | None = None, context: TriageContext | None = None
     ) -> dict[str, Any]:
         parse, result = self.assess(text, lang, context)
-        return to_json(parse, result)
+        return to_json(parse, result, self.protocol)
 
 
-def to_json(parse: MessageParse, result: TriageResult) -> dict[str, Any]:
+def to_json(parse: MessageParse, result: TriageResult, protocol: Protocol) -> dict[str, Any]:
     """The triage JSON shape of design.md."""
     return {
         "level": result.level,
@@ -61,7 +68,8 @@ def to_json(parse: MessageParse, result: TriageResult) -> dict[str, Any]:
             for m, category in zip(parse.symptoms, result.mention_categories, strict=True)
         ],
         "intent": {"name": parse.intent.name, "confidence": round(parse.intent.confidence, 4)},
-        "guidance": [line.to_dict() for line in result.guidance],
+        # Stateless: no alert is raised here, so no "your care team has been alerted".
+        "guidance": [line.to_dict() for line in reply_lines(result, protocol)],
         "questions": result.questions,
         "safety_net": result.safety_net,
         "lang": parse.lang,

@@ -89,6 +89,7 @@ def main() -> None:
         **os.environ,
         "DATABASE_URL": f"sqlite+aiosqlite:///{folder}/bench.db",
         "TRIAGE_LOG_LEVEL": "WARNING",
+        "TRIAGE_REST_CHANNEL": "open",  # a benchmark on loopback; off by default
     }
     results = {}
     for name, target in (

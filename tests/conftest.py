@@ -101,7 +101,9 @@ def pytest_collect_file(parent, file_path):
 
 @pytest.fixture
 async def client(triager: Triager, tmp_path: Path) -> AsyncIterator[httpx.AsyncClient]:
-    settings = Settings(database_url=f"sqlite+aiosqlite:///{tmp_path}/triage.db")
+    settings = Settings(
+        database_url=f"sqlite+aiosqlite:///{tmp_path}/triage.db", rest_channel="open"
+    )
     async with served(create_app(settings, triager=triager)) as http:
         yield http
 
@@ -184,6 +186,7 @@ async def running_app(
         "alert_retry_base_seconds": 0.05,
         "alert_retry_max_seconds": 0.2,
         "alert_timeout_seconds": 2.0,
+        "rest_channel": "open",  # tests that need it closed say so
         **overrides,
     }
     app = create_app(Settings(**values), triager=triager)

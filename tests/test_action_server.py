@@ -48,19 +48,21 @@ async def test_triage_action_returns_rasa_events_and_responses(client):
     slots = {e["name"]: e["value"] for e in body["events"] if e["event"] == "slot"}
     assert slots["conversation_level"] == "urgent"
     assert slots["pending_question"] == "infusion_window"
-    assert body["responses"][0]["response"] == "utter_urgent_stop_dose"
+    # Clinical texts go out as text with their response name and source in `custom`.
+    assert body["responses"][0]["custom"]["response"] == "utter_urgent_stop_dose"
     assert any(r.get("response") == "utter_ask_infusion_window" for r in body["responses"])
     sources = [r["custom"]["source"] for r in body["responses"] if r.get("custom")]
     assert sources and all(sources)
 
 
-async def test_resolve_action_uses_the_timing_answer(client):
+async def test_resolve_action_uses_the_timing_answer(client, triager):
+    waiting = [m.to_dict() for m in triager.parse("I've got hives all over").symptoms]
     call = action_call(
         "action_resolve_infusion_window",
         "yes it's still running",
         {
             "pending_question": "infusion_window",
-            "pending_text": "I've got hives all over",
+            "pending_symptoms": waiting,
             "conversation_level": "urgent",
         },
     )
@@ -68,8 +70,9 @@ async def test_resolve_action_uses_the_timing_answer(client):
     body = (await client.post("/webhook", json=call)).json()
     slots = {e["name"]: e["value"] for e in body["events"] if e["event"] == "slot"}
     assert slots["conversation_level"] == "emergency"
-    assert slots["last_categories"] == ["infusion_reaction"]
-    assert body["responses"][0]["response"] == "utter_emergency_infusion"
+    assert slots["categories"] == ["infusion_reaction"]
+    assert body["responses"][0]["custom"]["response"] == "utter_emergency_infusion"
+    assert body["responses"][0]["text"].startswith("Tell the infusion nurse right now")
 
 
 async def test_session_start_carries_the_level_over(client):

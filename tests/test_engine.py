@@ -7,6 +7,7 @@ import pytest
 from app.nlu.models import IntentPrediction, MessageParse, SymptomMention
 from app.triage.engine import TriageContext, triage
 from app.triage.protocol import default_protocol
+from app.triage.reply import reply_lines
 
 PROTOCOL = default_protocol()
 
@@ -69,7 +70,7 @@ def test_negated_and_hypothetical_mentions():
     assert triage(parse(m("jaundice", negated=True)), PROTOCOL).level == "none"
     question = triage(parse(m("jaundice", hypothetical=True), intent="ask_symptom_info"), PROTOCOL)
     assert (question.level, question.categories) == ("info", ["liver"])
-    assert question.guidance
+    assert reply_lines(question, PROTOCOL)[0].text.startswith("Yellow skin or eyes")
 
 
 @pytest.mark.parametrize(
@@ -90,3 +91,19 @@ def test_safety_net_only_raises_and_respects_the_words(mentions, guess, level):
     assert result.level == level
     if level != "none" and guess[1] >= 0.5 and not mentions:
         assert result.safety_net and result.categories[0] == guess[0]
+
+
+def test_the_protocols_numbers_reach_the_nlu():
+    """Window length and fever threshold are protocol data, not constants in the NLU."""
+    from dataclasses import replace
+
+    from app.triager import Triager
+
+    stricter = Triager(replace(PROTOCOL, window_hours=1.0, fever_celsius=38.6))
+    usual = Triager(PROTOCOL)
+    text = "the infusion finished 90 minutes ago and I have hives"
+    assert usual.parse(text).infusion_window == "within_2h"
+    assert stricter.parse(text).infusion_window == "later"
+    reading = "thermometer says 38.4"
+    assert [m.concept for m in usual.parse(reading).symptoms if m.present] == ["fever"]
+    assert [m.concept for m in stricter.parse(reading).symptoms if m.present] == []

@@ -6,7 +6,7 @@ from __future__ import annotations
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from app.triage.protocol import LEVEL_RANK
+from app.triage.protocol import default_protocol
 
 PROPERTY_SETTINGS = settings(
     max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
@@ -41,7 +41,7 @@ PRESENT_RED_FLAGS = st.sampled_from(
 @given(text=st.text(min_size=1, max_size=400))
 def test_arbitrary_unicode_never_crashes(triager, text):
     parse, result = triager.assess(text, "en")
-    assert result.level in LEVEL_RANK
+    assert result.level in default_protocol().levels
     for mention in parse.symptoms:
         assert 0 <= mention.start <= mention.end <= len(text)
 
@@ -51,7 +51,7 @@ def test_arbitrary_unicode_never_crashes(triager, text):
 def test_appending_a_negated_red_flag_never_raises_the_level(triager, base, negated):
     _, before = triager.assess(base, "en")
     _, after = triager.assess(base + negated, "en")
-    assert LEVEL_RANK[after.level] <= LEVEL_RANK[before.level]
+    assert default_protocol().rank(after.level) <= default_protocol().rank(before.level)
 
 
 @PROPERTY_SETTINGS
@@ -59,5 +59,5 @@ def test_appending_a_negated_red_flag_never_raises_the_level(triager, base, nega
 def test_appending_a_present_red_flag_never_lowers_the_level(triager, base, present):
     _, before = triager.assess(base, "en")
     _, after = triager.assess(base + present, "en")
-    assert LEVEL_RANK[after.level] >= LEVEL_RANK[before.level]
-    assert LEVEL_RANK[after.level] >= LEVEL_RANK["urgent"]
+    assert default_protocol().rank(after.level) >= default_protocol().rank(before.level)
+    assert default_protocol().rank(after.level) >= default_protocol().rank("urgent")

@@ -40,8 +40,7 @@ def test_every_guidance_line_names_its_source():
     protocol = default_protocol()
     lines = [line for c in protocol.categories.values() for line in c.guidance]
     lines += [line for t in protocol.info_topics.values() for line in t.answer]
-    lines += [line for g in protocol.level_guidance.values() for line in g.before + g.after]
-    lines += [c.action for c in protocol.categories.values() if c.action]
+    lines += list(protocol.responses.values())
     assert lines
     for line in lines:
         assert line.text.strip() and line.source.strip()
@@ -50,8 +49,10 @@ def test_every_guidance_line_names_its_source():
 def test_every_emergency_has_an_action_line():
     protocol = default_protocol()
     for name in CATEGORIES["emergency"]:
-        action = protocol.categories[name].action.text.lower()
-        assert "emergency number" in action or "infusion nurse" in action, name
+        first = protocol.responses[protocol.categories[name].action[0]]
+        for window in ("during", "within_2h", "later", "unknown"):
+            action = (first.for_window(window) or "").lower()
+            assert "emergency number" in action or "infusion nurse" in action, (name, window)
 
 
 def test_an_emergency_without_action_is_refused(raw):

@@ -141,7 +141,13 @@ def test_cli_replays_against_a_running_server_and_writes_junit(tmp_path):
     fixture = write(tmp_path, PASSING)
     failing = write(tmp_path, PASSING.replace("level: urgent", "level: emergency"), "g.yml")
     port = free_port()
-    env = {**os.environ, "DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path}/server.db"}
+    secret = "replay-token-0123456789abcdef"
+    env = {
+        **os.environ,
+        "DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path}/server.db",
+        "TRIAGE_REST_CHANNEL": "token",
+        "TRIAGE_REST_TOKEN": secret,
+    }
     server = subprocess.Popen(
         [sys.executable, "-m", "uvicorn", "app.main:create_app", "--factory", "--port", str(port)],
         env=env,
@@ -158,8 +164,11 @@ def test_cli_replays_against_a_running_server_and_writes_junit(tmp_path):
                 time.sleep(0.1)
         triagebot = str(Path(sys.executable).with_name("triagebot"))
         junit = tmp_path / "out" / "junit.xml"
+        command = [triagebot, "replay", str(fixture), str(failing), "--url", url]
+        refused = subprocess.run(command, capture_output=True, text=True, timeout=120)
+        assert refused.returncode == 1 and "HTTP 401" in refused.stdout  # no token, no turn
         done = subprocess.run(
-            [triagebot, "replay", str(fixture), str(failing), "--url", url, "--junit", str(junit)],
+            [*command, "--token", secret, "--junit", str(junit)],
             capture_output=True,
             text=True,
             timeout=120,

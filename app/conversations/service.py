@@ -22,10 +22,13 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
 
-from app.alerts.rules import alerts_for_turn
+from app.alerts.rules import ACTIVE, OpenAlert, alert_change
 from app.dialogue.runner import ConversationState, DialogueEngine, TurnOutcome
-from app.store.models import Alert, Conversation, Message
+from app.store.models import Alert, AlertEvent, Conversation, Message
+from app.triage.reply import response_line
 
+REST_PREFIX = "rest:"
+WIDGET_PREFIX = "widget:"
 MAX_ATTEMPTS = 5  # concurrent turns on one conversation retry on a version conflict
 T = TypeVar("T")
 
@@ -81,7 +84,7 @@ class ConversationService:
         conversation_id = uuid.uuid4().hex
         token = secrets.token_urlsafe(32)
         now = now_utc()
-        state = self.dialogue.new_state(f"widget:{conversation_id}")
+        state = self.dialogue.new_state(WIDGET_PREFIX + conversation_id)
         state.slots["lang"] = lang
         opening, slots = await self.dialogue.start_session(state)
         async with self.sessionmaker() as session, session.begin():
@@ -148,8 +151,9 @@ class ConversationService:
 
     # ------------------------------------------------------------------ turns
 
-    async def rest_turn(self, sender_id: str, text: str) -> TurnReply:
-        conversation_id = await self._rest_conversation_id(sender_id)
+    async def rest_turn(self, sender: str, text: str) -> TurnReply:
+        """A REST channel turn; its senders have their own namespace (never a widget's)."""
+        conversation_id = await self._rest_conversation_id(REST_PREFIX + sender)
         return await self.turn(conversation_id, text)
 
     async def widget_turn(self, conversation_id: str, token: str, text: str) -> TurnReply:
@@ -213,41 +217,93 @@ class ConversationService:
         conversation.slots = outcome.slots
         conversation.level = outcome.conversation_level
         conversation.last_activity_at = now
-        new_alerts = alerts_for_turn(
-            level=outcome.level,
-            categories=outcome.categories,
-            previous_level=outcome.previous_level,
-            alerted=list(conversation.alerted or []),
-            handoff=outcome.handoff,
-            protocol=self.dialogue.triager.protocol,
-        )
-        alert_rows = []
-        for new in new_alerts:
-            row = Alert(
-                conversation_id=conversation.id,
-                severity=new.severity,
-                reason=new.reason,
-                level=new.level,
-                categories=new.categories,
-                status="open",
-                created_at=now,
-                delivery_status="pending",
-                delivery_attempts=0,
-                next_attempt_at=now,
-            )
-            alert_rows.append(row)
-            session.add(row)
-        if new_alerts:
-            conversation.alerted = list(
-                dict.fromkeys([*(conversation.alerted or []), *outcome.categories])
-            )
-        await session.flush()
-        for row in alert_rows:
-            row.message_id = rows[0].id
+        await session.flush()  # the patient message's id, for the alert's history
+        alert = await self._apply_alert(session, conversation, outcome, rows[0], now)
         stored = [public_message(row) for row in rows[1:]]
         return TurnReply(
-            conversation.id, outcome.messages, outcome, [row.id for row in alert_rows], stored
+            conversation.id, outcome.messages, outcome, [alert.id] if alert else [], stored
         )
+
+    async def _apply_alert(
+        self,
+        session: AsyncSession,
+        conversation: Conversation,
+        outcome: TurnOutcome,
+        message: Message,
+        now: datetime,
+    ) -> Alert | None:
+        """Raise, escalate, update or note the conversation's one active alert; returns it
+        when it changed in a way the receiver should hear about."""
+        row = await session.scalar(
+            select(Alert).where(Alert.conversation_id == conversation.id, Alert.status.in_(ACTIVE))
+        )
+        current = None
+        if row is not None:
+            current = OpenAlert(
+                row.severity, row.reason, row.level, tuple(row.categories or ()), row.status
+            )
+        change = alert_change(
+            level=outcome.level,
+            categories=outcome.categories,
+            handoff=outcome.handoff,
+            current=current,
+            protocol=self.dialogue.triager.protocol,
+        )
+        if change is None:
+            return None
+        if row is None:
+            row = Alert(
+                conversation_id=conversation.id,
+                message_id=message.id,
+                status="open",
+                created_at=now,
+                delivery_attempts=0,
+            )
+            session.add(row)
+        row.severity, row.reason = change.severity, change.reason
+        row.level, row.categories = change.level, change.categories
+        if change.reopen:
+            row.status = "open"
+        if change.kind != "repeated":  # the receiver hears of it again, as it is now
+            row.delivery_status = "pending"
+            row.next_attempt_at = now
+        await session.flush()
+        session.add(
+            AlertEvent(
+                alert_id=row.id,
+                at=now,
+                kind=change.kind,
+                severity=change.severity,
+                level=outcome.level,
+                categories=list(outcome.categories),
+                message_id=message.id,
+            )
+        )
+        return None if change.kind == "repeated" else row
+
+    async def write(
+        self,
+        conversation_id: str,
+        work: Callable[[AsyncSession, Conversation], Awaitable[T]],
+    ) -> T:
+        """`work` on the conversation, serialised with its patient turns (see `_write`)."""
+        return await self._write(conversation_id, work)
+
+    def alert_resolved(self, session: AsyncSession, conversation: Conversation) -> dict[str, Any]:
+        """A coordinator resolved the conversation's alert: the patient's emergency or urgent
+        state ends (no more reminders, no banner) and the patient is told so."""
+        protocol = self.dialogue.triager.protocol
+        conversation.level = "none"
+        conversation.slots = {**(conversation.slots or {}), "conversation_level": "none"}
+        line = response_line(protocol, "utter_alert_resolved")
+        assert line is not None  # worded the same for every infusion window
+        custom = {**line.custom(), "conversation": {"level": "none", "alert": "resolved"}}
+        now = now_utc()
+        (row,) = self._add_messages(
+            session, conversation, [("bot", {"text": line.text, "custom": custom})], now
+        )
+        conversation.last_activity_at = conversation.last_activity_at or now
+        return {"seq": row.seq}
 
     async def coordinator_reply(
         self,

@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.conversations.service import aware, now_utc
 from app.nlu.models import CONTEXT_FLAGS
-from app.store.models import Alert, AuditEntry, Conversation, Message, Note
+from app.store.models import Alert, AlertEvent, AuditEntry, Conversation, Message, Note
 from app.triage.protocol import Protocol
 
 AlertStatus = Literal["open", "acknowledged", "resolved"]
@@ -135,6 +135,10 @@ async def alert_queue(
     return [alert_dict(row) for row in rows]
 
 
+async def alert_conversation(session: AsyncSession, alert_id: int) -> str | None:
+    return await session.scalar(select(Alert.conversation_id).where(Alert.id == alert_id))
+
+
 async def change_alert(
     session: AsyncSession,
     alert_id: int,
@@ -161,6 +165,17 @@ async def change_alert(
         alert.status = "resolved"
         alert.resolved_at = now
         alert.resolved_by = actor
+    session.add(
+        AlertEvent(
+            alert_id=alert.id,
+            at=now,
+            kind="acknowledged" if action == "acknowledge" else "resolved",
+            severity=alert.severity,
+            level=alert.level,
+            categories=list(alert.categories or []),
+            actor=actor,
+        )
+    )
     if note:
         alert.note = note
         session.add(
@@ -415,7 +430,9 @@ async def transcript(
     return {
         **_conversation_row(conversation, summary[conversation_id]),
         "messages": [_transcript_message(row, protocol) for row in messages],
-        "alerts": [alert_dict(row) for row in alerts],
+        "alerts": [
+            {**alert_dict(row), "history": await _alert_history(session, row.id)} for row in alerts
+        ],
         "notes": [
             {
                 "id": note.id,
@@ -427,6 +444,24 @@ async def transcript(
             for note in notes
         ],
     }
+
+
+async def _alert_history(session: AsyncSession, alert_id: int) -> list[dict[str, Any]]:
+    """Who saw which level when: raised, escalated, acknowledged, resolved..."""
+    rows = await session.scalars(
+        select(AlertEvent).where(AlertEvent.alert_id == alert_id).order_by(AlertEvent.id)
+    )
+    return [
+        {
+            "at": iso(row.at),
+            "kind": row.kind,
+            "severity": row.severity,
+            "level": row.level,
+            "categories": list(row.categories or []),
+            "actor": row.actor,
+        }
+        for row in rows
+    ]
 
 
 async def add_note(

@@ -61,14 +61,22 @@ def protocol(request: Request):
 async def change_alert(
     request: Request, user: SignedIn, alert_id: int, action: str, body: AlertChange | None
 ) -> dict[str, Any]:
+    """Acknowledge or resolve, serialised with the patient's turns in that conversation;
+    resolving ends the patient's emergency or urgent state and tells them so."""
     note = body.note if body else None
-    async with sessions(request)() as session, session.begin():
+    conversations = request.app.state.conversations
+    async with sessions(request)() as session:
+        conversation_id = await casework.alert_conversation(session, alert_id)
+    if conversation_id is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"alert {alert_id} not found")
+
+    async def work(session: AsyncSession, conversation) -> dict[str, Any]:
         try:
             alert = await casework.change_alert(session, alert_id, action, user.username, note)
-        except casework.NotFound as error:
-            raise not_found(error) from None
         except casework.InvalidChange as error:
             raise HTTPException(status.HTTP_409_CONFLICT, str(error)) from None
+        if action == "resolve":
+            conversations.alert_resolved(session, conversation)
         await casework.audit(
             session,
             user.username,
@@ -78,7 +86,9 @@ async def change_alert(
             alert_id=alert_id,
             detail="with note" if note else None,
         )
-    return alert
+        return alert
+
+    return await conversations.write(conversation_id, work)
 
 
 async def export_list(

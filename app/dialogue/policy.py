@@ -14,10 +14,12 @@ class TurnFacts:
     """What the policy looks at."""
 
     intent: str
-    level: str  # the latest message's own triage level
+    level: str  # the turn's triage level (with any symptoms waiting for the timing answer)
     pending_question: str | None
     conversation_level: str
-    gives_window: bool = False  # the message says when the infusion was
+    answered: bool = False  # the message answers the open timing question
+    unclear_answer: bool = False  # it tries to, but gives no usable answer ("not sure")
+    new_symptoms: bool = False  # the message reports symptoms of its own
 
 
 @dataclass(frozen=True)
@@ -27,7 +29,9 @@ class Rule:
     levels: frozenset[str] = field(default_factory=frozenset)  # empty: any level
     pending: str | None = None  # required pending question; None: any
     conversation_levels: frozenset[str] = field(default_factory=frozenset)
-    gives_window: bool | None = None
+    answered: bool | None = None
+    unclear_answer: bool | None = None
+    new_symptoms: bool | None = None
     note: str = ""
 
     def matches(self, facts: TurnFacts) -> bool:
@@ -38,13 +42,23 @@ class Rule:
             and (
                 not self.conversation_levels or facts.conversation_level in self.conversation_levels
             )
-            and (self.gives_window is None or facts.gives_window == self.gives_window)
+            and all(
+                getattr(self, flag) is None or getattr(self, flag) == getattr(facts, flag)
+                for flag in ("answered", "unclear_answer", "new_symptoms")
+            )
         )
 
 
 RED = frozenset({"emergency", "urgent"})
-ANSWERS = frozenset({"affirm", "deny", "inform_infusion_timing"})
+SYMPTOMS = frozenset({"emergency", "urgent", "routine"})
 CLOSING = frozenset({"thanks", "goodbye"})
+WINDOW = "infusion_window"
+# Actions that deal with the open timing question themselves; after any other turn the
+# question is asked again, in one line, after answering what the patient wrote.
+HANDLES_WINDOW = frozenset({
+    "action_resolve_infusion_window", "action_triage_message", "utter_ask_infusion_window_again",
+})  # fmt: skip
+REASK_WINDOW = "utter_ask_infusion_window_pending"
 
 
 def rule(then: list[str], note: str, **when) -> Rule:
@@ -58,9 +72,11 @@ POLICY: tuple[Rule, ...] = (
     rule(["utter_language_unsupported", "action_handoff"], "a language the bot cannot read",
          intents={"unsupported_language"}),
     rule(["action_resolve_infusion_window"], "answer to the timing question",
-         pending="infusion_window", intents=ANSWERS),
-    rule(["action_resolve_infusion_window"], "timing given in words while asked",
-         pending="infusion_window", gives_window=True),
+         pending=WINDOW, answered=True),
+    rule(["action_triage_message", "action_handoff"], "more symptoms while asked, and a person",
+         pending=WINDOW, new_symptoms=True, levels=SYMPTOMS, intents={"request_human"}),
+    rule(["action_triage_message"], "more symptoms while asked when", pending=WINDOW,
+         new_symptoms=True, levels=SYMPTOMS),
     rule(["action_triage_message", "action_handoff"], "red flag and asks for a person",
          levels=RED, intents={"request_human"}),
     rule(["action_triage_message"], "red flag: escalate first", levels=RED),
@@ -70,8 +86,8 @@ POLICY: tuple[Rule, ...] = (
     rule(["action_triage_message", "action_red_flag_screen"], "routine symptom",
          levels={"routine"}),
     rule(["action_answer_info"], "question about the medicine or a symptom", levels={"info"}),
-    rule(["utter_ask_infusion_window_again"], "timing question still open",
-         pending="infusion_window"),
+    rule(["utter_ask_infusion_window_again"], "an unclear answer to the timing question",
+         pending=WINDOW, unclear_answer=True),
     rule(["utter_ask_rephrase"], "symptom not recognised", intents={"report_symptom"}),
     rule(["utter_thanks", "utter_still_emergency"], "thanks in an emergency",
          intents={"thanks"}, conversation_levels={"emergency"}),
@@ -90,8 +106,14 @@ POLICY: tuple[Rule, ...] = (
 
 
 def next_actions(facts: TurnFacts, policy: tuple[Rule, ...] = POLICY) -> tuple[str, ...]:
-    """The actions for this turn: those of the first matching rule."""
+    """The actions for this turn: those of the first matching rule, then the open timing
+    question again (one line) when the turn did not deal with it."""
+    chosen: tuple[str, ...] = ("utter_fallback",)
     for candidate in policy:
         if candidate.matches(facts):
-            return candidate.then
-    return ("utter_fallback",)
+            chosen = candidate.then
+            break
+    if facts.pending_question == WINDOW and not HANDLES_WINDOW.intersection(chosen):
+        if "utter_language_unsupported" not in chosen:
+            chosen = (*chosen, REASK_WINDOW)
+    return chosen

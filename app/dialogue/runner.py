@@ -6,8 +6,6 @@ outcome in one transaction.
 
 from __future__ import annotations
 
-import json
-import re
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -16,17 +14,13 @@ from typing import Any
 import rasa_sdk
 from rasa_sdk.executor import ActionExecutor
 
-from actions import ALL_ACTIONS
-from actions.core import higher, set_triager
+from actions import build_actions
+from app.clinic import ClinicHours
+from app.dialogue.decision import DECISION_KEY, TurnDecision, decide
 from app.dialogue.domain import Domain, default_domain
 from app.dialogue.policy import RED, TurnFacts, next_actions
-from app.nlu.models import MessageParse
-from app.nlu.pipeline import UnsupportedLanguageError
-from app.triage.engine import TriageContext, TriageResult
+from app.triage.reply import response_line
 from app.triager import Triager
-
-UNSUPPORTED_LANGUAGE = "unsupported_language"
-_PAYLOAD = re.compile(r"^/(?P<intent>[A-Za-z_][\w-]*)(?P<entities>\{.*\})?\s*$", re.DOTALL)
 
 
 @dataclass
@@ -53,34 +47,19 @@ class TurnOutcome:
     new_session: bool
     actions: list[str] = field(default_factory=list)
     handoff: bool = False
-
-
-def parse_payload(text: str) -> tuple[str, list[dict[str, Any]]] | None:
-    """A Rasa button payload ("/inform_infusion_timing{"infusion_window": "during"}")."""
-    match = _PAYLOAD.match(text.strip())
-    if match is None:
-        return None
-    entities = []
-    if match.group("entities"):
-        try:
-            values = json.loads(match.group("entities"))
-        except json.JSONDecodeError:
-            return None
-        if not isinstance(values, dict):
-            return None
-        entities = [{"entity": k, "value": v} for k, v in values.items() if isinstance(v, str)]
-    return match.group("intent"), entities
+    decision: TurnDecision | None = None
 
 
 class DialogueEngine:
     """Runs turns of the conversation with the rasa-sdk ActionExecutor, in-process."""
 
-    def __init__(self, triager: Triager, domain: Domain | None = None) -> None:
+    def __init__(self, triager: Triager, clinic: ClinicHours, domain: Domain | None = None) -> None:
         self.triager = triager
+        self.clinic = clinic
         self.domain = domain or default_domain()
-        set_triager(triager)
         self.executor = ActionExecutor()
-        for action in ALL_ACTIONS:  # explicit: register_package would sys.exit on errors
+        # Explicit (register_package would sys.exit on errors), with our parts injected.
+        for action in build_actions(triager, clinic):
             self.executor.register_action(action)
 
     def new_state(self, sender_id: str) -> ConversationState:
@@ -102,43 +81,16 @@ class DialogueEngine:
 
     # ------------------------------------------------------------------ turn
 
-    def understand(
-        self, text: str, slots: dict[str, Any]
-    ) -> tuple[dict[str, Any], TriageResult | None]:
-        """Rasa-style parse of the message, and its own triage (None for button payloads)."""
-        payload = parse_payload(text)
-        if payload is not None:
-            intent, entities = payload
-            parse = {
-                "text": text,
-                "intent": {"name": intent, "confidence": 1.0},
-                "intent_ranking": [{"name": intent, "confidence": 1.0}],
-                "entities": entities,
-            }
-            return parse, None
-        context = TriageContext(infusion_window=slots.get("infusion_window") or "unknown")
-        message: MessageParse
-        try:
-            # The language of each message is detected: patients switch, widgets guess.
-            message, result = self.triager.assess(text, None, context)
-        except UnsupportedLanguageError:
-            # Unreadable here is not "nothing wrong": the policy hands it to a person.
-            intent = {"name": UNSUPPORTED_LANGUAGE, "confidence": 1.0}
-            return {
-                "text": text,
-                "intent": intent,
-                "intent_ranking": [intent],
-                "entities": [],
-            }, None
-        return message.to_rasa(), result
-
     async def handle(self, state: ConversationState, text: str, now: datetime) -> TurnOutcome:
         slots = dict(state.slots)
+        protocol = self.triager.protocol
         previous_level = slots.get("conversation_level") or "none"
         events: list[dict[str, Any]] = []
-        messages: list[dict[str, Any]] = []
-        parse, result = self.understand(text, slots)
-        level = result.level if result else "none"
+        # The one decision of this turn; the actions find it in the latest message.
+        decision = decide(self.triager, text, slots)
+        parse = decision.parse
+        latest = {**parse, DECISION_KEY: decision.to_dict()}
+        level = decision.level
 
         new_session = self.session_expired(state, now)
         session_messages: list[dict[str, Any]] = []
@@ -150,20 +102,19 @@ class DialogueEngine:
         events.append(
             {"event": "user", "timestamp": time.time(), "text": text, "parse_data": parse}
         )
-        gives_window = bool(result) and parse.get("infusion_window", "unknown") != "unknown"
         facts = TurnFacts(
-            intent=parse["intent"]["name"],
+            intent=decision.intent,
             level=level,
             pending_question=slots.get("pending_question"),
             conversation_level=previous_level,
-            gives_window=gives_window,
+            answered=decision.answered,
+            unclear_answer=decision.unclear_answer,
+            new_symptoms=decision.new_symptoms,
         )
         chosen = list(next_actions(facts))
         turn_messages: list[dict[str, Any]] = []
-        slots["last_level"] = None
-        slots["last_categories"] = None
         for name in chosen:
-            turn_messages += await self._run(name, state.sender_id, slots, parse, events)
+            turn_messages += await self._run(name, state.sender_id, slots, latest, events)
 
         # A red flag is answered before anything else, even the session's disclaimer; a
         # closing question (with buttons) stays last.
@@ -175,18 +126,12 @@ class DialogueEngine:
         else:
             messages = session_messages + turn_messages
 
-        turn_level = slots.get("last_level") or level
-        turn_categories = list(
-            slots.get("last_categories") or (result.categories if result else [])
-        )
-        if slots.get("last_level") is None and result is not None:
-            # Turns that ran no triage action (thanks, greetings) still keep the level.
-            slots["conversation_level"] = higher(slots.get("conversation_level"), turn_level)
-        conversation_level = higher(slots.get("conversation_level"), previous_level)
+        categories = list(decision.result.categories) if decision.result else []
+        conversation_level = protocol.higher(previous_level, level)
         slots["conversation_level"] = conversation_level
         triage = {
-            "level": turn_level,
-            "categories": turn_categories,
+            "level": level,
+            "categories": categories,
             "conversation_level": conversation_level,
         }
         if not messages:
@@ -198,13 +143,14 @@ class DialogueEngine:
             slots=slots,
             events=events,
             parse=parse,
-            level=turn_level,
-            categories=turn_categories,
+            level=level,
+            categories=categories,
             conversation_level=conversation_level,
             previous_level=previous_level,
             new_session=new_session,
             actions=chosen,
             handoff="action_handoff" in chosen,
+            decision=decision,
         )
 
     # ------------------------------------------------------------------ actions
@@ -220,8 +166,14 @@ class DialogueEngine:
         """Run one action (or utter a response) and apply its events to `slots`."""
         events.append({"event": "action", "name": name, "timestamp": time.time()})
         if name.startswith("utter_"):
-            message = self.domain.render(name)
-            message["custom"] = {**message.get("custom", {}), "response": name}
+            if name in self.triager.protocol.responses:  # clinical text lives in the protocol
+                line = response_line(self.triager.protocol, name)
+                if line is None:
+                    return []
+                message = {"text": line.text, "custom": line.custom()}
+            else:
+                message = self.domain.render(name)
+                message["custom"] = {**message.get("custom", {}), "response": name}
             events.append({"event": "bot", "text": message["text"], "timestamp": time.time()})
             return [message]
         tracker = {
@@ -261,6 +213,10 @@ class DialogueEngine:
         message: dict[str, Any] = (
             self.domain.render(name) if name else {"text": response.get("text") or ""}
         )
+        if name:  # Rasa's response variables: utter_message(response=..., hours=...)
+            for key, value in response.items():
+                if isinstance(value, str):
+                    message["text"] = message["text"].replace("{" + key + "}", value)
         if name:
             message.setdefault("custom", {})["response"] = name
         if response.get("buttons"):

@@ -11,7 +11,14 @@ from app.nlu.lexicon import BLOCKER, SURFACE_PREFIX, Lexicon, PhraseMatch
 from app.nlu.models import SymptomMention, TopicMention
 from app.nlu.spelling import SpellingCorrector
 from app.nlu.text import Token, normalize_phrase, stem, tokenize
-from app.nlu.timing import DURATION, TimingRules, duration_hours, is_fever, temperature_value
+from app.nlu.timing import (
+    DEFAULT_THRESHOLDS,
+    DURATION,
+    Thresholds,
+    TimingRules,
+    duration_hours,
+    temperature_value,
+)
 from app.nlu.training_data import TrainingData
 
 _FEVER_WORDS = frozenset({"temp", "temperature", "fever", "thermometer", "degrees", "feverish"})
@@ -37,7 +44,13 @@ class Extraction:
 class Extractor:
     """Finds symptom concepts and info topics in patient text, with ConText flags."""
 
-    def __init__(self, data: TrainingData, rules: ContextRules, topics: frozenset[str]) -> None:
+    def __init__(
+        self,
+        data: TrainingData,
+        rules: ContextRules,
+        topics: frozenset[str],
+        thresholds: Thresholds = DEFAULT_THRESHOLDS,
+    ) -> None:
         self.rules = rules
         symptom_synonyms = {k: v for k, v in data.synonyms.items() if k not in topics}
         topic_synonyms = {k: v for k, v in data.synonyms.items() if k in topics}
@@ -66,7 +79,7 @@ class Extractor:
             for example in examples:
                 vocabulary.update(example.lower().split())
         self.speller = SpellingCorrector(vocabulary, language=rules.lang)
-        self.timing = TimingRules.from_config(rules.infusion_window)
+        self.timing = TimingRules.from_config(rules.infusion_window, thresholds)
         self.severe_patterns = [re.compile(p) for p in rules.severe_patterns]
         self.prolonged_patterns = [re.compile(p) for p in rules.prolonged_patterns]
         duration = f"(?P<dur>{DURATION})"
@@ -288,7 +301,7 @@ class Extractor:
                 has_decimal = number is not None and ("." in reading or "," in reading)
                 if value is None or not (has_unit or has_decimal or fever_word):
                     continue
-                readings[position] = is_fever(value)
+                readings[position] = self.timing.thresholds.is_fever(value)
                 break
         return readings
 

@@ -11,6 +11,7 @@ from app.nlu.extractor import Extractor
 from app.nlu.intents import IntentClassifier
 from app.nlu.models import MessageParse
 from app.nlu.safety_net import RedFlagNet
+from app.nlu.timing import DEFAULT_THRESHOLDS, Thresholds
 from app.nlu.training_data import NLU_DATA_DIR, load_language
 
 SUPPORTED_LANGUAGES = ("en",)
@@ -51,6 +52,7 @@ class NLU:
         topics: frozenset[str],
         languages: tuple[str, ...] = SUPPORTED_LANGUAGES,
         data_dir: Path = NLU_DATA_DIR,
+        thresholds: Thresholds = DEFAULT_THRESHOLDS,
     ) -> None:
         self.models: dict[str, LanguageModel] = {}
         for lang in languages:
@@ -63,7 +65,7 @@ class NLU:
                 )
             rules = load_rules(lang)
             self.models[lang] = LanguageModel(
-                Extractor(data, rules, topics),
+                Extractor(data, rules, topics, thresholds),
                 IntentClassifier(dict(data.intents)),
                 RedFlagNet.from_folder(data_dir / lang / "labelled"),
             )

@@ -9,7 +9,6 @@ from typing import Any
 from app.nlu.text import clean
 
 # The infusion window of protocol rule 5: during the infusion or up to 2 hours after it.
-WINDOW_HOURS = 2.0
 WINDOWS = ("during", "within_2h", "later", "unknown")
 
 _NUMBER_WORDS = {
@@ -79,7 +78,6 @@ _STARTED_AT = re.compile(
     r" (?:went up|started|began|was put up|put up|going in|hooked up|connected)"
     rf" (?:at|around|about|just after|just before) (?:about )?(?:{CLOCK}|(?P<h5>\d{{1,2}})\b)"
 )
-INFUSION_HOURS = 1.0
 # "it's 10.15 now"; also when the symptom began after it: "itchy since lunchtime"
 _NOW_IS = re.compile(
     rf"\b(?:it'?s|it is|its|now|since|from|started at|began at)(?: now)?(?: just)?(?: gone)?"
@@ -114,7 +112,27 @@ def _clock_minutes(match: re.Match[str]) -> tuple[int, bool] | None:
     return None
 
 
-def hours_since_clock_end(text: str) -> float | None:
+@dataclass(frozen=True)
+class Thresholds:
+    """The protocol's numbers the NLU needs (protocol.yml: infusion_window, fever_celsius)."""
+
+    window_hours: float = 2.0  # the window lasts this long after the infusion ended
+    infusion_hours: float = 1.0  # a start time counts as an end this much later
+    fever_celsius: float = 38.0
+
+    def is_fever(self, value: float) -> bool:
+        """A body temperature at or above the fever threshold (Celsius or Fahrenheit)."""
+        if 34 <= value <= 43:
+            return value >= self.fever_celsius
+        if 93 <= value <= 110:
+            return value >= self.fever_celsius * 9 / 5 + 32
+        return False
+
+
+DEFAULT_THRESHOLDS = Thresholds()
+
+
+def hours_since_clock_end(text: str, infusion_hours: float = 1.0) -> float | None:
     """From "it finished at 2pm and it's now ten past three": hours between the two (from
     a start time, "it went up at 9.30", the hours since its expected end)."""
     ended = _ENDED_AT.search(text)
@@ -123,7 +141,7 @@ def hours_since_clock_end(text: str) -> float | None:
         if started is None:
             return None
         since_start = _hours_between(started, text)
-        return None if since_start is None else max(0.0, since_start - INFUSION_HOURS)
+        return None if since_start is None else max(0.0, since_start - infusion_hours)
     return _hours_between(ended, text)
 
 
@@ -151,9 +169,12 @@ class TimingRules:
     since: tuple[re.Pattern[str], ...]
     later: tuple[re.Pattern[str], ...]
     stopped: tuple[re.Pattern[str], ...]
+    thresholds: Thresholds = DEFAULT_THRESHOLDS
 
     @classmethod
-    def from_config(cls, config: dict[str, Any]) -> TimingRules:
+    def from_config(
+        cls, config: dict[str, Any], thresholds: Thresholds = DEFAULT_THRESHOLDS
+    ) -> TimingRules:
         def compile_all(key: str) -> tuple[re.Pattern[str], ...]:
             patterns = []
             for pattern in config.get(key) or []:
@@ -171,12 +192,14 @@ class TimingRules:
             since=compile_all("since_patterns"),
             later=compile_all("later"),
             stopped=compile_all("stopped_patterns"),
+            thresholds=thresholds,
         )
 
     def infusion_window(self, text: str, raw: str | None = None) -> str:
         """`during`, `within_2h`, `later` or `unknown` for a normalised message (`raw`, the
         original text, keeps clock times such as "10:15" intact)."""
         found: set[str] = set()
+        limit = self.thresholds.window_hours
         if any(p.search(text) for p in self.during):
             found.add("during")
         if any(p.search(text) for p in self.within_2h):
@@ -185,12 +208,14 @@ class TimingRules:
             for match in pattern.finditer(text):
                 hours = duration_hours(match.group())
                 if hours is not None:
-                    found.add("within_2h" if hours <= WINDOW_HOURS else "later")
+                    found.add("within_2h" if hours <= limit else "later")
         if any(p.search(text) for p in self.later):
             found.add("later")
-        clock = hours_since_clock_end(clean(raw).lower() if raw else text)
+        clock = hours_since_clock_end(
+            clean(raw).lower() if raw else text, self.thresholds.infusion_hours
+        )
         if clock is not None:
-            found.add("within_2h" if clock <= WINDOW_HOURS else "later")
+            found.add("within_2h" if clock <= limit else "later")
         for window in WINDOWS:  # the most recent window wins: it is the safer reading
             if window in found:
                 return window
@@ -207,23 +232,9 @@ class TimingRules:
         return None
 
 
-# A temperature reading: 38.0 C or 100.4 F and above is a fever.
-FEVER_CELSIUS = 38.0
-FEVER_FAHRENHEIT = 100.4
-
-
 def temperature_value(number: str) -> float | None:
     """Parse "38,4" / "101.3" to a float; None when not a number."""
     try:
         return float(number.replace(",", "."))
     except ValueError:
         return None
-
-
-def is_fever(value: float) -> bool:
-    """True for a body temperature at or above the fever threshold (C or F)."""
-    if 34 <= value <= 43:
-        return value >= FEVER_CELSIUS
-    if 93 <= value <= 110:
-        return value >= FEVER_FAHRENHEIT
-    return False

@@ -92,7 +92,7 @@ class FixtureLoader:
 
     def __init__(self, protocol: Protocol, responses: set[str]) -> None:
         self.categories = set(protocol.categories) | set(protocol.info_topics)
-        self.responses = responses
+        self.responses = responses | set(protocol.responses)  # clinical texts live there
 
     def load_paths(self, paths: list[Path]) -> list[Fixture]:
         files: list[Path] = []

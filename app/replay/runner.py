@@ -160,14 +160,19 @@ async def in_process_client(triager=None) -> AsyncIterator[httpx.AsyncClient]:
     from app.settings import Settings
 
     with TemporaryDirectory(prefix="triage-replay-") as folder:
-        settings = Settings(database_url=f"sqlite+aiosqlite:///{folder}/replay.db")
+        # Nobody else can reach an in-process app: its REST channel can be open.
+        settings = Settings(
+            database_url=f"sqlite+aiosqlite:///{folder}/replay.db", rest_channel="open"
+        )
         async with served(create_app(settings, triager=triager)) as http:
             yield http
 
 
 @asynccontextmanager
-async def remote_client(url: str) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(base_url=url.rstrip("/"), timeout=30) as http:
+async def remote_client(url: str, token: str | None = None) -> AsyncIterator[httpx.AsyncClient]:
+    """A running server's REST channel (its TRIAGE_REST_TOKEN when it asks for one)."""
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    async with httpx.AsyncClient(base_url=url.rstrip("/"), timeout=30, headers=headers) as http:
         yield http
 
 

@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.dialogue.runner import DialogueEngine
 from app.store.models import Conversation, Message
-from app.triage.protocol import LEVEL_RANK
+from app.triage.protocol import default_protocol
 
 
 class ConversationNotFound(LookupError):
@@ -71,7 +71,7 @@ class LevelChange:
 
     @property
     def lower(self) -> bool:
-        return LEVEL_RANK[self.now] < LEVEL_RANK[self.stored]
+        return default_protocol().rank(self.now) < default_protocol().rank(self.stored)
 
 
 async def rerun_transcripts(
@@ -99,5 +99,10 @@ async def rerun_transcripts(
             changes.append(
                 LevelChange(conversation.id, conversation.level, now_level, len(patient))
             )
-    changes.sort(key=lambda c: (not c.lower, LEVEL_RANK[c.now] - LEVEL_RANK[c.stored]))
+    changes.sort(
+        key=lambda c: (
+            not c.lower,
+            default_protocol().rank(c.now) - default_protocol().rank(c.stored),
+        )
+    )
     return len(conversations), changes

@@ -5,7 +5,17 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 
@@ -66,6 +76,14 @@ class Alert(Base):
         Index("ix_alerts_delivery", "delivery_status", "next_attempt_at"),
         Index("ix_alerts_queue", "status", "severity", "created_at"),
         Index("ix_alerts_conversation", "conversation_id", "status"),
+        # One alert still to handle per conversation: escalations change it, never add one.
+        Index(
+            "ux_alerts_one_active",
+            "conversation_id",
+            unique=True,
+            sqlite_where=text("status IN ('open', 'acknowledged')"),
+            postgresql_where=text("status IN ('open', 'acknowledged')"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
@@ -90,6 +108,29 @@ class Alert(Base):
     deliveries: Mapped[list[AlertDelivery]] = relationship(
         back_populates="alert", order_by="AlertDelivery.attempt", cascade="all, delete-orphan"
     )
+    events: Mapped[list[AlertEvent]] = relationship(
+        back_populates="alert", order_by="AlertEvent.id", cascade="all, delete-orphan"
+    )
+
+
+class AlertEvent(Base):
+    """The history of an alert: raised, escalated, updated, repeated by the patient's turns;
+    acknowledged and resolved by a coordinator (who saw which level when)."""
+
+    __tablename__ = "alert_events"
+    __table_args__ = (Index("ix_alert_events_alert", "alert_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    alert_id: Mapped[int] = mapped_column(ForeignKey("alerts.id", ondelete="CASCADE"))
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    kind: Mapped[str] = mapped_column(String(16))
+    severity: Mapped[str] = mapped_column(String(16))
+    level: Mapped[str] = mapped_column(String(16))
+    categories: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    actor: Mapped[str | None] = mapped_column(String(64))  # a coordinator; None: the patient
+    message_id: Mapped[int | None] = mapped_column(ForeignKey("messages.id", ondelete="SET NULL"))
+
+    alert: Mapped[Alert] = relationship(back_populates="events")
 
 
 class AlertDelivery(Base):

@@ -6,13 +6,13 @@ Pure functions over the protocol data; no I/O.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field, fields
+from typing import Any
 
 from app.nlu.models import MessageParse, SymptomMention
-from app.triage.protocol import LEVEL_RANK, GuidanceLine, Protocol
+from app.triage.protocol import Protocol
 
 IN_WINDOW = frozenset({"during", "within_2h"})
-RED_LEVELS = ("emergency", "urgent")
 ASK_INTENT_PREFIX = "ask_"
 # With no topic phrase found, an ask_<topic> intent alone names the topic only when sure.
 TOPIC_INTENT_MIN_CONFIDENCE = 0.5
@@ -29,13 +29,21 @@ class TriageContext:
 class TriageResult:
     level: str
     categories: list[str]
-    guidance: list[GuidanceLine] = field(default_factory=list)
     questions: list[str] = field(default_factory=list)
     infusion_window: str = "unknown"
     # The category each mention of the parse counted towards (its own one when not present).
     mention_categories: list[str | None] = field(default_factory=list)
     # The level was raised by the red-flag safety net, not by a recognised symptom.
     safety_net: bool = False
+    # For each category, the patient's symptoms that led to it, as the bot names them.
+    reported: dict[str, list[str]] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> TriageResult:
+        return cls(**{f.name: data[f.name] for f in fields(cls) if f.name in data})
 
 
 def _categorise(
@@ -79,13 +87,13 @@ def _categorise(
             if m.concept in combination.all:
                 combined_of.setdefault(id(m), combination.category)
         if combination.replaces:
-            rank = LEVEL_RANK[protocol.level_of(combination.category)]
+            rank = protocol.rank(protocol.level_of(combination.category))
             # A combination never hides a part that is already at a higher level.
             consumed.update(
                 m.concept
                 for m, category in assigned
                 if m.concept in combination.all
-                and (category is None or LEVEL_RANK[protocol.level_of(category)] <= rank)
+                and (category is None or protocol.rank(protocol.level_of(category)) <= rank)
             )
 
     result = list(combined)
@@ -116,25 +124,34 @@ def _categories_of_concept(concept: str, protocol: Protocol) -> set[str]:
 
 def _ordered(found: Iterable[tuple[int, str]], protocol: Protocol) -> list[str]:
     """Distinct categories, highest level first, then order of appearance."""
-    ranked = sorted(found, key=lambda item: (-LEVEL_RANK[protocol.level_of(item[1])], item[0]))
+    ranked = sorted(found, key=lambda item: (-protocol.rank(protocol.level_of(item[1])), item[0]))
     return list(dict.fromkeys(category for _, category in ranked))
 
 
-def _guidance(level: str, categories: list[str], protocol: Protocol) -> list[GuidanceLine]:
-    lines: list[GuidanceLine] = []
-    at_level = [c for c in categories if protocol.level_of(c) == level]
-    if level == "urgent" and any(protocol.categories[c].stop_next_dose for c in at_level):
-        lines.append(protocol.stop_next_dose)
-    # Emergencies open with what to do now (protocol: "first line is the action").
-    lines.extend(protocol.categories[c].action for c in at_level if protocol.categories[c].action)
-    level_lines = protocol.level_guidance.get(level)
-    if level_lines:
-        lines.extend(level_lines.before)
-    for category in categories:
-        lines.extend(protocol.categories[category].guidance)
-    if level_lines:
-        lines.extend(level_lines.after)
-    return list(dict.fromkeys(lines))
+_MODIFIER_WORDS = ("sudden", "severe")
+
+
+def _reported(
+    mentions: list[SymptomMention], by_mention: dict[int, str], protocol: Protocol
+) -> dict[str, list[str]]:
+    """Category -> the patient's symptoms that led to it, named as the bot says them."""
+    reported: dict[str, list[str]] = {}
+    for mention in mentions:
+        category = by_mention.get(id(mention))
+        if category is None:
+            continue
+        label = protocol.concepts[mention.concept].label
+        words = [w for w in _MODIFIER_WORDS if getattr(mention, w) and w not in label]
+        if words:
+            article, _, rest = label.partition(" ")
+            if article in ("a", "an"):
+                label = " ".join(["a", *words, rest])
+            else:
+                label = " ".join([*words, label])
+        named = reported.setdefault(category, [])
+        if label not in named:
+            named.append(label)
+    return reported
 
 
 def _from_mentions(
@@ -159,14 +176,18 @@ def _from_mentions(
         found, by_mention = _categorise(present, protocol, in_window, denied)
         categories = _ordered(found, protocol)
     if categories:
-        level = max((protocol.level_of(c) for c in categories), key=LEVEL_RANK.__getitem__)
+        level = max((protocol.level_of(c) for c in categories), key=protocol.rank)
         questions = []
         if window == "unknown" and level != "emergency":
             if any(protocol.concepts[m.concept].asks_window for m in present):
                 questions.append("infusion_window")
-        guidance = _guidance(level, categories, protocol)
         return TriageResult(
-            level, categories, guidance, questions, window, categories_of(by_mention)
+            level,
+            categories,
+            questions,
+            window,
+            categories_of(by_mention),
+            reported=_reported(present, by_mention, protocol),
         )
 
     # No symptom reported now: a question about the medicine or about a symptom is `info`.
@@ -187,16 +208,9 @@ def _from_mentions(
     if hypothetical or topics:
         found, by_mention = _categorise(hypothetical, protocol, in_window)
         symptom_categories = _ordered(found, protocol)
-        guidance: list[GuidanceLine] = []
-        for category in symptom_categories:
-            guidance.extend(protocol.categories[category].guidance)
-        for topic in topics:
-            guidance.extend(protocol.info_topics[topic].answer)
         categories = symptom_categories + [t for t in topics if t not in symptom_categories]
-        return TriageResult(
-            "info", categories, list(dict.fromkeys(guidance)), [], window, categories_of(by_mention)
-        )
-    return TriageResult("none", [], [], [], window, categories_of({}))
+        return TriageResult("info", categories, [], window, categories_of(by_mention))
+    return TriageResult("none", [], [], window, categories_of({}))
 
 
 def triage(
@@ -216,7 +230,7 @@ def _safety_net(result: TriageResult, parse: MessageParse, protocol: Protocol) -
     if confidence < threshold or category not in protocol.categories:
         return result
     level = protocol.level_of(category)
-    if level not in RED_LEVELS or LEVEL_RANK[level] <= LEVEL_RANK[result.level]:
+    if not protocol.is_red(level) or protocol.rank(level) <= protocol.rank(result.level):
         return result
     # The lexicon saw a symptom that can lead to that category, and the rules decided it
     # does not here (negated, a relative's, outside the infusion window, not the whole
@@ -231,9 +245,9 @@ def _safety_net(result: TriageResult, parse: MessageParse, protocol: Protocol) -
     return TriageResult(
         level,
         categories,
-        _guidance(level, categories, protocol),
         [],
         result.infusion_window,
         result.mention_categories,
         safety_net=True,
+        reported=result.reported,
     )

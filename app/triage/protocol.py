@@ -11,12 +11,14 @@ import yaml
 
 PROTOCOL_PATH = Path(__file__).resolve().parent / "protocol.yml"
 LEVELS = ("emergency", "urgent", "routine", "info", "none")
-LEVEL_RANK = {level: rank for rank, level in enumerate(reversed(LEVELS))}
 MODIFIERS = ("severe", "sudden", "persistent", "prolonged")
 
 
 class ProtocolError(ValueError):
     """The protocol file is invalid; the message names the offending entry."""
+
+
+WINDOWS = ("during", "within_2h", "later", "unknown")
 
 
 @dataclass(frozen=True)
@@ -29,13 +31,46 @@ class GuidanceLine:
 
 
 @dataclass(frozen=True)
+class CategoryLine(GuidanceLine):
+    """A category's explanation; `reported` is its wording about the patient's own symptoms
+    ({reported}), `self_care` lines belong to routine replies only."""
+
+    reported: str | None = None
+    self_care: bool = False
+
+
+@dataclass(frozen=True)
 class Category:
     name: str
     level: str
     source: str
-    guidance: tuple[GuidanceLine, ...]
+    guidance: tuple[CategoryLine, ...]
     stop_next_dose: bool
-    action: GuidanceLine | None = None  # emergencies: what to do now, shown first
+    # Emergencies: the responses that open the reply (the action), in order.
+    action: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Response(GuidanceLine):
+    """A fixed clinical text; `by_window` rewords it for what is known of the infusion
+    (None: the line is not shown then)."""
+
+    by_window: tuple[tuple[str, str | None], ...] = ()
+
+    def for_window(self, window: str) -> str | None:
+        return dict(self.by_window).get(window, self.text)
+
+
+@dataclass(frozen=True)
+class Level:
+    name: str
+    rank: int
+    red_flag: bool = False
+    alert_severity: str | None = None
+    opens_with: str | None = None
+    opens_with_stop_dose: str | None = None
+    closes_with: tuple[str, ...] = ()
+    outside_hours: str | None = None
 
 
 @dataclass(frozen=True)
@@ -52,6 +87,7 @@ class Concept:
     in_window: str | None
     in_window_needs: frozenset[str]
     asks_window: bool
+    label: str = ""  # how the bot names it to the patient
 
 
 @dataclass(frozen=True)
@@ -67,31 +103,64 @@ class Combination:
 
 
 @dataclass(frozen=True)
-class LevelGuidance:
-    before: tuple[GuidanceLine, ...]
-    after: tuple[GuidanceLine, ...]
+class Document:
+    title: str
+    path: str
+    not_from_document: tuple[str, ...]
+
+    def quoted_by(self, source: str) -> bool:
+        """Whether a line with this source quotes the document (not practice or protocol)."""
+        return not source.startswith(self.not_from_document)
 
 
 @dataclass(frozen=True)
 class Protocol:
     """The whole protocol, validated: every name it uses is defined."""
 
+    levels: dict[str, Level]
     categories: dict[str, Category]
     info_topics: dict[str, InfoTopic]
     concepts: dict[str, Concept]
     combinations: tuple[Combination, ...]
-    level_guidance: dict[str, LevelGuidance]
-    stop_next_dose: GuidanceLine
+    responses: dict[str, Response]
+    document: Document
     severity_from_level: str
     severity_category: str
     # Categories for which lasting long is not by itself a sign of worsening (low mood).
     prolonged_is_usual: frozenset[str]
     questions: dict[str, GuidanceLine]
+    handoff_alert_severity: str = "normal"
+    window_hours: float = 2.0
+    infusion_hours: float = 1.0
+    fever_celsius: float = 38.0
     # Confidence above which the red-flag safety net may raise a level (None: off).
     safety_net_min_confidence: float | None = None
 
     def level_of(self, category: str) -> str:
         return self.categories[category].level
+
+    def rank(self, level: str | None) -> int:
+        return self.levels[level or "none"].rank
+
+    def is_red(self, level: str | None) -> bool:
+        return self.levels[level or "none"].red_flag
+
+    def higher(self, a: str | None, b: str | None) -> str:
+        """The higher of two levels (None counts as `none`)."""
+        a, b = a or "none", b or "none"
+        return a if self.rank(a) >= self.rank(b) else b
+
+    def alert_severity(self, level: str) -> str | None:
+        return self.levels[level].alert_severity
+
+    @property
+    def severity_rank(self) -> dict[str, int]:
+        """Alert severities, most severe first (0)."""
+        ranked = sorted(
+            (lvl for lvl in self.levels.values() if lvl.alert_severity), key=lambda lvl: -lvl.rank
+        )
+        order = [lvl.alert_severity for lvl in ranked] + [self.handoff_alert_severity]
+        return {severity: index for index, severity in enumerate(dict.fromkeys(order))}
 
 
 def _require(mapping: Any, key: str, where: str) -> Any:
@@ -119,29 +188,93 @@ def _check_level(level: Any, where: str) -> str:
     return level
 
 
+def _category_lines(raw: Any, where: str) -> tuple[CategoryLine, ...]:
+    lines = []
+    for index, (line, item) in enumerate(zip(_lines(raw, where), raw, strict=True)):
+        reported = item.get("reported")
+        if reported is not None and "{reported" not in str(reported):
+            raise ProtocolError(f"{where}[{index}].reported: must name {{reported}}")
+        lines.append(
+            CategoryLine(
+                line.text,
+                line.source,
+                None if reported is None else str(reported),
+                bool(item.get("self_care", False)),
+            )
+        )
+    return tuple(lines)
+
+
+def _levels(raw: Any, responses: dict[str, Response]) -> dict[str, Level]:
+    if not isinstance(raw, dict) or list(raw) != list(LEVELS):
+        raise ProtocolError(f"protocol.levels: must be exactly {list(LEVELS)}, in that order")
+
+    def response(name: Any, where: str) -> str | None:
+        if name is not None and name not in responses:
+            raise ProtocolError(f"{where}: unknown response {name!r}")
+        return name
+
+    levels = {}
+    for name, spec in raw.items():
+        where = f"levels.{name}"
+        spec = spec or {}
+        rank = _require(spec, "rank", where)
+        red = bool(spec.get("red_flag", False))
+        if red and not spec.get("alert_severity"):
+            raise ProtocolError(f"{where}: a red-flag level needs an 'alert_severity'")
+        levels[name] = Level(
+            name=name,
+            rank=int(rank),
+            red_flag=red,
+            alert_severity=spec.get("alert_severity"),
+            opens_with=response(spec.get("opens_with"), f"{where}.opens_with"),
+            opens_with_stop_dose=response(
+                spec.get("opens_with_stop_dose"), f"{where}.opens_with_stop_dose"
+            ),
+            closes_with=tuple(
+                response(r, f"{where}.closes_with") or "" for r in spec.get("closes_with") or []
+            ),
+            outside_hours=spec.get("outside_hours"),
+        )
+    ranks = [level.rank for level in levels.values()]
+    if ranks != sorted(ranks, reverse=True) or len(set(ranks)) != len(ranks):
+        raise ProtocolError("protocol.levels: ranks must fall strictly from emergency to none")
+    return levels
+
+
 def parse_protocol(data: dict[str, Any]) -> Protocol:
     """Build and validate a Protocol from the YAML document."""
     if not isinstance(data, dict):
         raise ProtocolError("protocol: the document must be a mapping")
-    if list(_require(data, "levels", "protocol")) != list(LEVELS):
-        raise ProtocolError(f"protocol.levels: must be exactly {list(LEVELS)}")
+    responses = {}
+    for name, spec in (_require(data, "responses", "protocol") or {}).items():
+        line = _lines([spec], f"responses.{name}")[0]
+        by_window = spec.get("by_window") or {}
+        for window in by_window:
+            if window not in WINDOWS:
+                raise ProtocolError(f"responses.{name}.by_window: unknown window {window!r}")
+        responses[name] = Response(line.text, line.source, tuple(by_window.items()))
+    levels = _levels(_require(data, "levels", "protocol"), responses)
 
     categories: dict[str, Category] = {}
     for name, spec in _require(data, "categories", "protocol").items():
         where = f"categories.{name}"
         level = _check_level(_require(spec, "level", where), f"{where}.level")
-        action = None
-        if "action" in spec:
-            (action,) = _lines([spec["action"]], f"{where}.action")
-        elif level == "emergency":
-            raise ProtocolError(f"{where}: an emergency category needs an 'action' line")
+        action = spec.get("action") or []
+        if not isinstance(action, list):
+            raise ProtocolError(f"{where}.action: must be a list of responses")
+        for response in action:
+            if response not in responses:
+                raise ProtocolError(f"{where}.action: unknown response {response!r}")
+        if level == "emergency" and not action:
+            raise ProtocolError(f"{where}: an emergency category needs an 'action'")
         categories[name] = Category(
             name=name,
             level=level,
             source=str(_require(spec, "source", where)),
-            guidance=_lines(_require(spec, "guidance", where), f"{where}.guidance"),
+            guidance=_category_lines(_require(spec, "guidance", where), f"{where}.guidance"),
             stop_next_dose=bool(spec.get("stop_next_dose", False)),
-            action=action,
+            action=tuple(action),
         )
 
     topics: dict[str, InfoTopic] = {}
@@ -170,12 +303,16 @@ def parse_protocol(data: dict[str, Any]) -> Protocol:
             if needed not in raw_concepts:
                 raise ProtocolError(f"{where}.in_window_needs: unknown concept {needed!r}")
         category = _require(spec, "category", where)
+        label = str(_require(spec, "label", where)).strip()
+        if not label:
+            raise ProtocolError(f"{where}.label: must not be empty")
         concepts[name] = Concept(
             name=name,
             category=None if category is None else check_category(category, f"{where}.category"),
             in_window=check_category(in_window, f"{where}.in_window") if in_window else None,
             in_window_needs=frozenset(needs),
             asks_window=bool(spec.get("asks_window", False)),
+            label=label,
         )
 
     combinations = []
@@ -203,17 +340,7 @@ def parse_protocol(data: dict[str, Any]) -> Protocol:
             )
         )
 
-    level_guidance = {}
-    for level, spec in _require(data, "level_guidance", "protocol").items():
-        where = f"level_guidance.{level}"
-        _check_level(level, where)
-        level_guidance[level] = LevelGuidance(
-            _lines(spec.get("before") or [], f"{where}.before"),
-            _lines(spec.get("after") or [], f"{where}.after"),
-        )
-
     severity = _require(data, "severity", "protocol")
-    stop = _require(data, "stop_next_dose", "protocol")
     questions = {
         name: GuidanceLine(
             str(_require(q, "text", f"questions.{name}")),
@@ -225,16 +352,20 @@ def parse_protocol(data: dict[str, Any]) -> Protocol:
     min_confidence = safety_net.get("min_confidence")
     if min_confidence is not None and not 0 < float(min_confidence) <= 1:
         raise ProtocolError("safety_net.min_confidence: must be between 0 and 1")
+    window = _require(data, "infusion_window", "protocol")
+    document = _require(data, "document", "protocol")
     return Protocol(
+        levels=levels,
         safety_net_min_confidence=None if min_confidence is None else float(min_confidence),
         categories=categories,
         info_topics=topics,
         concepts=concepts,
         combinations=tuple(combinations),
-        level_guidance=level_guidance,
-        stop_next_dose=GuidanceLine(
-            str(_require(stop, "text", "stop_next_dose")),
-            str(_require(stop, "source", "stop_next_dose")),
+        responses=responses,
+        document=Document(
+            title=str(_require(document, "title", "document")),
+            path=str(_require(document, "path", "document")),
+            not_from_document=tuple(document.get("not_from_document") or ()),
         ),
         severity_from_level=_check_level(
             _require(severity, "from_level", "severity"), "severity.from_level"
@@ -247,6 +378,10 @@ def parse_protocol(data: dict[str, Any]) -> Protocol:
             for c in severity.get("prolonged_is_usual") or []
         ),
         questions=questions,
+        handoff_alert_severity=str(data.get("handoff_alert_severity") or "normal"),
+        window_hours=float(_require(window, "hours_after_end", "infusion_window")),
+        infusion_hours=float(_require(window, "infusion_hours", "infusion_window")),
+        fever_celsius=float(_require(data, "fever_celsius", "protocol")),
     )
 
 
