@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
@@ -29,7 +29,8 @@ from app.triage.reply import response_line
 
 REST_PREFIX = "rest:"
 WIDGET_PREFIX = "widget:"
-MAX_ATTEMPTS = 5  # concurrent turns on one conversation retry on a version conflict
+MAX_ATTEMPTS = 5
+REST_IDS_REMEMBERED = 10_000  # concurrent turns on one conversation retry on a version conflict
 T = TypeVar("T")
 
 
@@ -66,6 +67,7 @@ class ConversationService:
         self.sessionmaker = sessionmaker
         self.dialogue = dialogue
         self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
+        self._rest_ids: dict[str, str] = {}
 
     def _lock(self, key: str) -> asyncio.Lock:
         lock = self._locks.get(key)
@@ -119,7 +121,17 @@ class ConversationService:
         return conversation
 
     async def _rest_conversation_id(self, sender_id: str) -> str:
-        """The REST channel's conversation for this sender, created on first contact."""
+        """The REST channel's conversation for this sender, created on first contact (a
+        sender's conversation never changes, so it is remembered: one transaction a turn)."""
+        known = self._rest_ids.get(sender_id)
+        if known is None:
+            known = await self._find_or_create_rest(sender_id)
+            if len(self._rest_ids) >= REST_IDS_REMEMBERED:
+                self._rest_ids.pop(next(iter(self._rest_ids)))
+            self._rest_ids[sender_id] = known
+        return known
+
+    async def _find_or_create_rest(self, sender_id: str) -> str:
         async with self.sessionmaker() as session:
             found = await session.scalar(
                 select(Conversation.id).where(Conversation.sender_id == sender_id)
@@ -200,26 +212,28 @@ class ConversationService:
             last_activity=aware(conversation.last_activity_at),
         )
         outcome = await self.dialogue.handle(state, text, now)
-        patient = {"text": text, "parse": outcome.parse}
-        rows = self._add_messages(
-            session,
+        rows = self._message_values(
             conversation,
-            [("patient", patient)] + [("bot", m) for m in outcome.messages],
+            [("patient", {"text": text})] + [("bot", m) for m in outcome.messages],
             now,
         )
-        rows[0].parse = outcome.parse
-        rows[0].level = outcome.level
-        rows[0].triage = {
-            "level": outcome.level,
-            "categories": outcome.categories,
-            "conversation_level": outcome.conversation_level,
-        }
+        rows[0].update(
+            parse=outcome.parse,
+            level=outcome.level,
+            triage={
+                "level": outcome.level,
+                "categories": outcome.categories,
+                "conversation_level": outcome.conversation_level,
+            },
+        )
         conversation.slots = outcome.slots
         conversation.level = outcome.conversation_level
         conversation.last_activity_at = now
-        await session.flush()  # the patient message's id, for the alert's history
-        alert = await self._apply_alert(session, conversation, outcome, rows[0], now)
-        stored = [public_message(row) for row in rows[1:]]
+        # One INSERT for the turn's messages (each statement costs a round trip).
+        inserted = await session.execute(insert(Message).returning(Message.id, Message.seq), rows)
+        patient_id = next(i for i, seq in inserted if seq == rows[0]["seq"])
+        alert = await self._apply_alert(session, conversation, outcome, patient_id, now)
+        stored = [_public(row) for row in rows[1:]]
         return TurnReply(
             conversation.id, outcome.messages, outcome, [alert.id] if alert else [], stored
         )
@@ -229,11 +243,14 @@ class ConversationService:
         session: AsyncSession,
         conversation: Conversation,
         outcome: TurnOutcome,
-        message: Message,
+        message_id: int | None,
         now: datetime,
     ) -> Alert | None:
         """Raise, escalate, update or note the conversation's one active alert; returns it
         when it changed in a way the receiver should hear about."""
+        protocol = self.dialogue.triager.protocol
+        if not (protocol.is_red(outcome.level) or outcome.handoff):
+            return None  # nothing to change: no need to look
         row = await session.scalar(
             select(Alert).where(Alert.conversation_id == conversation.id, Alert.status.in_(ACTIVE))
         )
@@ -247,14 +264,14 @@ class ConversationService:
             categories=outcome.categories,
             handoff=outcome.handoff,
             current=current,
-            protocol=self.dialogue.triager.protocol,
+            protocol=protocol,
         )
         if change is None:
             return None
         if row is None:
             row = Alert(
                 conversation_id=conversation.id,
-                message_id=message.id,
+                message_id=message_id,
                 status="open",
                 created_at=now,
                 delivery_attempts=0,
@@ -276,7 +293,7 @@ class ConversationService:
                 severity=change.severity,
                 level=outcome.level,
                 categories=list(outcome.categories),
-                message_id=message.id,
+                message_id=message_id,
             )
         )
         return None if change.kind == "repeated" else row
@@ -330,6 +347,31 @@ class ConversationService:
 
         return await self._write(conversation_id, write)
 
+    def _message_values(
+        self, conversation: Conversation, items: list[tuple[str, dict[str, Any]]], now: datetime
+    ) -> list[dict[str, Any]]:
+        """Rows for new messages, numbered after the conversation's last one."""
+        rows = []
+        for role, message in items:
+            conversation.message_count += 1
+            rows.append(
+                {
+                    "conversation_id": conversation.id,
+                    "seq": conversation.message_count,
+                    "role": role,
+                    "text": message.get("text") or "",
+                    "buttons": message.get("buttons"),
+                    "custom": message.get("custom"),
+                    "created_at": now,
+                    # The same keys in every row: rows with the same keys go in one INSERT.
+                    "parse": None,
+                    "level": None,
+                    "triage": None,
+                    "author": None,
+                }
+            )
+        return rows
+
     def _add_messages(
         self,
         session: AsyncSession,
@@ -372,16 +414,29 @@ class ConversationService:
 
 def public_message(row: Message) -> dict[str, Any]:
     """A stored message as the widget shows it (no parse details)."""
+    return _public(
+        {
+            "seq": row.seq,
+            "role": row.role,
+            "text": row.text,
+            "created_at": row.created_at,
+            "buttons": row.buttons,
+            "custom": row.custom,
+        }
+    )
+
+
+def _public(row: dict[str, Any]) -> dict[str, Any]:
     message: dict[str, Any] = {
-        "seq": row.seq,
-        "role": row.role,
-        "text": row.text,
-        "created_at": aware(row.created_at).isoformat(),
+        "seq": row["seq"],
+        "role": row["role"],
+        "text": row["text"],
+        "created_at": aware(row["created_at"]).isoformat(),
     }
-    if row.buttons:
-        message["buttons"] = row.buttons
-    if row.custom:
-        message["custom"] = row.custom
-    if row.role == "coordinator":
+    if row.get("buttons"):
+        message["buttons"] = row["buttons"]
+    if row.get("custom"):
+        message["custom"] = row["custom"]
+    if row["role"] == "coordinator":
         message["author"] = "Care team"  # the coordinator's username stays internal
     return message
