@@ -21,6 +21,7 @@ from app.replay.fixtures import Expectation, Fixture, Turn
 ASKING_RESPONSES = {
     "utter_ask_infusion_window": "infusion_window",
     "utter_ask_infusion_window_again": "infusion_window",
+    "utter_ask_infusion_window_pending": "infusion_window",
     "utter_red_flag_screen": "red_flag_screen",
 }
 
