@@ -111,3 +111,12 @@ async def test_unreadable_text_does_not_crash_an_action(client):
         "/webhook", json=action_call("action_triage_message", "我的眼睛发黄")
     )
     assert response.status_code == 200
+
+
+def test_rasa_run_actions_registers_the_package_as_rasa_sdk_does():
+    """`rasa run actions` scans the package and builds every action with no arguments."""
+    from rasa_sdk.executor import ActionExecutor
+
+    executor = ActionExecutor()
+    executor.register_package("actions")
+    assert set(executor.actions) == set(default_domain().actions)
