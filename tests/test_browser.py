@@ -4,142 +4,37 @@
 from __future__ import annotations
 
 import functools
-import os
-import subprocess
-import sys
 import threading
-import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from pathlib import Path
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, expect
 
-from tests.conftest import free_port
-
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-SCREENSHOTS = Path(__file__).resolve().parents[1] / "artifacts" / "screenshots"
-PASSWORD = "correct horse battery"
-XSS = "<img src=x onerror=alert(1)>"
-
-
-@dataclass
-class LiveService:
-    url: str
-    log: Path
+from tests.browser_support import (
+    XSS,
+    LiveService,
+    QuietHandler,
+    launch_chromium,
+    open_widget,
+    screenshot,
+    send,
+    sign_in,
+    start_service,
+    watch,
+)
 
 
 @pytest.fixture(scope="module")
 def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveService]:
-    """`triagebot` with a coordinator account, served by uvicorn in a separate process."""
-    folder = tmp_path_factory.mktemp("browser")
-    env = {**os.environ, "TRIAGE_DATABASE_URL": f"sqlite+aiosqlite:///{folder}/triage.db"}
-    triagebot = Path(sys.executable).with_name("triagebot")
-    subprocess.run(
-        [triagebot, "coordinator", "add", "alice", "--password-stdin"],
-        input=PASSWORD + "\n",
-        env=env,
-        check=True,
-        capture_output=True,
-        text=True,
-    )
-    port = free_port()
-    log = folder / "server.log"
-    with log.open("w") as out:
-        server = subprocess.Popen(
-            [triagebot, "serve", "--port", str(port)], env=env, stdout=out, stderr=out
-        )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if server.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"server did not start:\n{log.read_text()}")
-            time.sleep(0.2)
-        yield LiveService(url, log)
-    finally:
-        server.terminate()
-        server.wait(timeout=20)
+    yield from start_service(tmp_path_factory.mktemp("browser"))
 
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
-    if not Path(CHROMIUM).exists():
-        pytest.fail("Debian chromium is missing: `make test` installs it (apt-get install)")
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(
-            executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
-        )
-        yield chromium
-        chromium.close()
-
-
-@dataclass
-class Watched:
-    """A page with what it would have done wrong: dialogs (script ran), console errors."""
-
-    page: Page
-    dialogs: list[str] = field(default_factory=list)
-    errors: list[str] = field(default_factory=list)
-
-
-def watch(page: Page) -> Watched:
-    watched = Watched(page)
-
-    def on_dialog(dialog) -> None:
-        watched.dialogs.append(dialog.message)
-        dialog.dismiss()
-
-    page.on("dialog", on_dialog)
-    page.on("pageerror", lambda error: watched.errors.append(str(error)))
-    page.on(
-        "console",
-        lambda message: watched.errors.append(message.text) if message.type == "error" else None,
-    )
-    return watched
-
-
-def screenshot(page: Page, name: str, full_page: bool = False) -> None:
-    """Saved for people to look at (artifacts/ is git-ignored)."""
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=SCREENSHOTS / f"{name}.png", full_page=full_page)
-
-
-def send(page: Page, text: str) -> None:
-    page.get_by_test_id("input").fill(text)
-    page.get_by_test_id("send").click()
-
-
-def open_widget(page: Page, url: str) -> None:
-    page.goto(url + "/")
-    page.get_by_test_id("launcher").click()
-    expect(page.get_by_test_id("input")).to_be_focused()
-
-
-def sign_in(page: Page, url: str) -> None:
-    page.goto(url + "/coordinator")
-    expect(page).to_have_url(f"{url}/coordinator/sign-in?next=/coordinator")
-    page.get_by_label("Username").fill("alice")
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    expect(page.get_by_role("heading", name="Alert queue")).to_be_visible()
+    yield from launch_chromium()
 
 
 def test_emergency_to_coordinator_reply_and_back(service: LiveService, browser: Browser):
@@ -289,18 +184,6 @@ def test_widget_embedded_on_another_origin(service: LiveService, browser: Browse
         context.close()
         clinic.shutdown()
         clinic.server_close()
-
-
-class QuietHandler(SimpleHTTPRequestHandler):
-    csp = ""
-
-    def end_headers(self) -> None:
-        if self.csp:
-            self.send_header("Content-Security-Policy", self.csp)
-        super().end_headers()
-
-    def log_message(self, format: str, *args) -> None:  # noqa: A002 - the stdlib's name
-        pass
 
 
 def test_dashboard_refuses_a_browser_that_is_not_signed_in(service: LiveService, browser: Browser):

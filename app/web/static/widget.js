@@ -5,6 +5,15 @@
  *   <script src="https://HOST/widget.js" defer
  *           data-title="Ask the MS nurse line" data-lang="en" data-color="#005eb8"></script>
  *
+ *   data-title    the panel's heading
+ *   data-lang     "en" (default) or "zh"
+ *   data-color    the accent colour (any CSS colour; darkened where it is used as text)
+ *   data-storage  where the conversation id and token are kept: "local" (default,
+ *                 localStorage: a reload or a new tab resumes the conversation) or
+ *                 "session" (sessionStorage: for shared computers, such as a clinic's
+ *                 waiting-room kiosk — the conversation is forgotten when the tab is closed
+ *                 and is not seen by other tabs)
+ *
  * Plain ES2020, no dependencies, no build step. Everything is drawn inside an open shadow
  * root so the page's CSS and ours stay apart. Text from the server or the patient is only
  * ever inserted with textContent: nothing here parses HTML.
@@ -18,10 +27,15 @@
 
   const HOST_ID = "natalizumab-triage-widget";
   const PANEL_ID = "ntw-panel";
+  const CONFIRM_ID = "ntw-confirm-new";
+  const COUNTER_ID = "ntw-counter";
+  const ANCHOR_GAP_PX = 8; // room above an emergency turn's first message in the log
   const DEFAULT_COLOR = "#005eb8";
   const DEFAULT_RGB = [0, 94, 184];
-  const MAX_CHARS = 5000;
+  const MAX_CHARS = 5000; // the server's limit, in characters (code points)
+  const COUNT_FROM = 4500; // the character counter shows from here on
   const POLL_MS = 3000;
+  const HIDDEN_POLL_MS = 10000; // while the page is hidden: care-team replies still arrive
   const POST_TIMEOUT_MS = 30000;
   const GET_TIMEOUT_MS = 15000;
 
@@ -53,6 +67,21 @@
       invalid: "This message could not be sent. Please shorten or reword it and try again.",
       tooLong: "Your message is too long. Please shorten it to 5000 characters or fewer.",
       lost: "Your earlier conversation is no longer available, so a new one has been started.",
+      // {n}: a number of characters.
+      tooLongCount:
+        "Not sent: your message is {n} characters and the limit is 5,000. " +
+        "Please shorten it; your text is still in the box.",
+      counter: "{n} of 5,000 characters",
+      counterOver: "{n} of 5,000 characters: {over} too many",
+      newConversation: "Start a new conversation",
+      confirmNew:
+        "Start a new conversation? This chat will be cleared from this device. " +
+        "Your care team can still see it.",
+      confirmYes: "Start new conversation",
+      cancel: "Cancel",
+      source: "Source: {source}",
+      sourceDocument: "Source: {document}, {source}",
+      notSent: "Your message was not sent; it is still in the box.",
     },
     zh: {
       title: "那他珠单抗症状自查",
@@ -74,6 +103,16 @@
       invalid: "无法发送这条消息。请缩短或修改后重试。",
       tooLong: "您的消息太长。请缩短到5000个字符以内。",
       lost: "您之前的对话已无法使用，已为您开始新的对话。",
+      tooLongCount: "未发送：您的消息有{n}个字符，上限为5,000个。请缩短后再发送；您的文字仍保留在输入框中。",
+      counter: "已输入{n}个字符，上限5,000个",
+      counterOver: "已输入{n}个字符，上限5,000个：超出{over}个",
+      newConversation: "开始新的对话",
+      confirmNew: "要开始新的对话吗？此对话将从这台设备上清除，但您的医护团队仍可查看。",
+      confirmYes: "确定，开始新对话",
+      cancel: "取消",
+      source: "来源：{source}",
+      sourceDocument: "来源：{document}，{source}",
+      notSent: "消息未发送，仍保留在输入框中。",
     },
   };
 
@@ -99,6 +138,8 @@
   const T = STRINGS[LANG];
   const TITLE = dataAttr("title") || T.title;
   const API = findApiOrigin();
+  // Shared computers: data-storage="session" keeps the conversation for this tab only.
+  const STORE = dataAttr("storage").toLowerCase() === "session" ? "sessionStorage" : "localStorage";
   const CONV_KEY = "natalizumab-triage:" + API;
   const OPEN_KEY = CONV_KEY + ":open";
 
@@ -186,7 +227,7 @@
 
   function loadConversation() {
     try {
-      const saved = JSON.parse(storageGet("localStorage", CONV_KEY) || "null");
+      const saved = JSON.parse(storageGet(STORE, CONV_KEY) || "null");
       if (saved && typeof saved.id === "string" && typeof saved.token === "string") {
         return { id: saved.id, token: saved.token };
       }
@@ -198,7 +239,7 @@
 
   function saveConversation(value) {
     storageSet(
-      "localStorage",
+      STORE,
       CONV_KEY,
       value ? JSON.stringify({ id: value.id, token: value.token }) : null
     );
@@ -241,6 +282,56 @@
     return "/api/conversations/" + encodeURIComponent(c.id) + "/messages";
   }
 
+  // ------------------------------------------------------------------ text and time
+
+  /** The template with each {name} replaced by values[name]. */
+  function fill(template, values) {
+    return template.replace(/\{(\w+)\}/g, (whole, name) =>
+      Object.prototype.hasOwnProperty.call(values, name) ? String(values[name]) : whole
+    );
+  }
+
+  /** Characters as the server counts them (code points, not UTF-16 units). */
+  function charCount(text) {
+    return Array.from(text).length;
+  }
+
+  function formatCount(n) {
+    try {
+      return n.toLocaleString(LANG === "zh" ? "zh-CN" : "en");
+    } catch (e) {
+      return String(n);
+    }
+  }
+
+  /** A Date from the server's ISO 8601 time (UTC, microseconds), or null. */
+  function parseTime(iso) {
+    if (typeof iso !== "string" || !iso) return null;
+    // More than 3 fraction digits is outside ECMAScript's date format: keep milliseconds.
+    const d = new Date(iso.replace(/(\.\d{3})\d+/, "$1"));
+    return isNaN(d.getTime()) ? null : d;
+  }
+
+  function pad2(n) {
+    return (n < 10 ? "0" : "") + n;
+  }
+
+  function fullDate(d) {
+    try {
+      return d.toLocaleString(LANG === "zh" ? "zh-CN" : undefined, {
+        weekday: "long",
+        year: "numeric",
+        month: "long",
+        day: "numeric",
+        hour: "2-digit",
+        minute: "2-digit",
+        timeZoneName: "short",
+      });
+    } catch (e) {
+      return d.toString();
+    }
+  }
+
   // ------------------------------------------------------------------ DOM helpers
 
   function el(tag, className, attrs) {
@@ -268,6 +359,18 @@
           "A2.5 2.5 0 0 1 2.5 15V6A2.5 2.5 0 0 1 5 3.5z"
       );
       path.setAttribute("fill", "currentColor");
+    } else if (kind === "new") {
+      // A pencil over a square: write a new message.
+      path.setAttribute(
+        "d",
+        "M11 4.5H6A1.5 1.5 0 0 0 4.5 6v12A1.5 1.5 0 0 0 6 19.5h12a1.5 1.5 0 0 0 1.5-1.5v-5" +
+          "M17.3 3.7a1.9 1.9 0 0 1 2.7 2.7L12.2 14.2l-3.6.9.9-3.6z"
+      );
+      path.setAttribute("fill", "none");
+      path.setAttribute("stroke", "currentColor");
+      path.setAttribute("stroke-width", "2");
+      path.setAttribute("stroke-linecap", "round");
+      path.setAttribute("stroke-linejoin", "round");
     } else {
       path.setAttribute("d", "M6 6l12 12M18 6L6 18");
       path.setAttribute("fill", "none");
@@ -333,15 +436,30 @@ button { font: inherit; }
   flex: 1; min-width: 0; margin: 0; font-size: 17px; font-weight: 650; line-height: 1.3;
   overflow-wrap: anywhere;
 }
-.close {
+.icon-button {
   flex: none; width: 44px; height: 44px; padding: 0; border: 0; border-radius: 10px;
   background: transparent; color: ${on}; cursor: pointer;
   display: flex; align-items: center; justify-content: center;
 }
-.close svg { width: 22px; height: 22px; }
-.close:hover { background: ${hoverTint}; }
-.close:focus { outline: none; }
-.close:focus-visible { outline: 3px solid ${on}; outline-offset: -4px; }
+.icon-button svg { width: 22px; height: 22px; }
+.icon-button:hover:not(:disabled) { background: ${hoverTint}; }
+.icon-button:disabled { cursor: default; opacity: 0.55; }
+.icon-button:focus { outline: none; }
+.icon-button:focus-visible { outline: 3px solid ${on}; outline-offset: -4px; }
+.confirm {
+  flex: none; margin: 0; padding: 10px 16px 12px; background: #fff8e1; color: #1a1a1a;
+  border-bottom: 1px solid #e0b650;
+}
+.confirm-text { margin: 0 0 8px; font-size: 15px; line-height: 1.4; }
+.confirm-actions { display: flex; flex-wrap: wrap; gap: 8px; }
+.confirm-button {
+  min-height: 44px; padding: 8px 16px; border-radius: 10px; font-size: 15px;
+  font-weight: 650; cursor: pointer; border: 2px solid ${accentOnWhite};
+  background: #ffffff; color: ${accentOnWhite};
+}
+.confirm-yes { background: ${accent}; color: ${on}; border-color: ${accent}; }
+.confirm-button:focus { outline: none; }
+.confirm-button:focus-visible { outline: 3px solid ${accentOnWhite}; outline-offset: 2px; }
 .banner-area { flex: none; }
 .emergency-banner {
   margin: 0; padding: 12px 16px; background: #b3261e; color: #ffffff;
@@ -372,6 +490,13 @@ button { font: inherit; }
 .msg-bot.msg-emergency {
   background: #fdecea; color: #5c0b06; border: 2px solid #b3261e; font-weight: 500;
 }
+.msg-source {
+  max-width: 85%; margin: 4px 6px 0; font-size: 13px; line-height: 1.35; color: #41464b;
+  overflow-wrap: anywhere;
+}
+.msg-time {
+  display: block; margin: 3px 6px 0; font-size: 12px; line-height: 1.3; color: #50565c;
+}
 .typing {
   align-self: flex-start; padding: 6px 16px 10px; border-radius: 18px;
   border-bottom-left-radius: 5px; background: #e9ecf0; color: #1a1a1a;
@@ -397,6 +522,12 @@ button { font: inherit; }
   margin: 0; padding: 10px 16px; background: #fdecea; color: #8a1c14; font-size: 15px;
   border-top: 1px solid #f0b8b2;
 }
+.counter {
+  flex: none; margin: 0; padding: 6px 12px 0; background: #ffffff; color: #41464b;
+  font-size: 13px; line-height: 1.35; text-align: right; border-top: 1px solid #d5d9de;
+}
+.counter-over { color: #a1190e; font-weight: 650; }
+.counter:not([hidden]) + .composer { border-top: 0; }
 .composer {
   flex: none; display: flex; align-items: flex-end; gap: 8px;
   padding: 10px 12px; border-top: 1px solid #d5d9de; background: #ffffff;
@@ -423,6 +554,38 @@ button { font: inherit; }
   flex: none; margin: 0; padding: 4px 12px calc(8px + env(safe-area-inset-bottom, 0px));
   background: #ffffff; color: #4a4f55; font-size: 13px; line-height: 1.35; text-align: center;
 }
+@media (max-height: 500px) {
+  /* Short viewports (a phone held sideways): the panel takes the height, and the header,
+     banner, composer and footer are compact so that the conversation keeps its room. */
+  .panel {
+    top: 8px; bottom: 8px; right: calc(8px + env(safe-area-inset-right, 0px));
+    width: 480px; max-width: calc(100vw - 16px); height: auto; max-height: none;
+    border-radius: 10px;
+  }
+  .launcher[aria-expanded="true"] { display: none; }
+  .header { min-height: 0; padding: 2px 4px 2px 12px; gap: 2px; }
+  .title {
+    font-size: 15px; white-space: nowrap; overflow: hidden; text-overflow: ellipsis;
+    overflow-wrap: normal;
+  }
+  .icon-button { width: 40px; height: 40px; }
+  .emergency-banner {
+    padding: 5px 12px; font-size: 14px; line-height: 1.3; border-bottom-width: 2px;
+  }
+  .confirm { padding: 6px 12px 8px; }
+  .confirm-text { margin-bottom: 4px; font-size: 14px; }
+  .confirm-button { min-height: 40px; padding: 6px 12px; }
+  .log { padding: 8px 10px; gap: 8px; }
+  .error { padding: 6px 12px; font-size: 14px; }
+  .counter { padding: 3px 10px 0; font-size: 12px; }
+  .composer { padding: 6px 8px; }
+  .input { min-height: 40px; max-height: 76px; padding: 8px 10px; }
+  .send { min-height: 40px; }
+  .footer {
+    padding: 2px 8px calc(4px + env(safe-area-inset-bottom, 0px)); font-size: 12px;
+    line-height: 1.3;
+  }
+}
 @media (max-width: 480px) {
   .panel {
     top: 0; left: 0; right: 0; bottom: auto; width: 100vw; max-width: none;
@@ -435,7 +598,9 @@ button { font: inherit; }
   .launcher:hover { transform: none; }
 }
 @media (forced-colors: active) {
-  .msg, .typing, .quick-reply, .emergency-banner, .launcher { border: 2px solid CanvasText; }
+  .msg, .typing, .quick-reply, .emergency-banner, .launcher, .confirm-button {
+    border: 2px solid CanvasText;
+  }
 }
 `;
   }
@@ -484,9 +649,36 @@ button { font: inherit; }
     const header = el("div", "header");
     const title = el("h2", "title");
     title.textContent = TITLE;
-    const closeButton = el("button", "close", { type: "button", "aria-label": T.close });
+    const newButton = el("button", "icon-button new-conversation", {
+      type: "button",
+      "aria-label": T.newConversation,
+      title: T.newConversation,
+      "aria-expanded": "false",
+      "aria-controls": CONFIRM_ID,
+      "data-testid": "new-conversation",
+    });
+    newButton.appendChild(icon("new"));
+    const closeButton = el("button", "icon-button close", { type: "button", "aria-label": T.close });
     closeButton.appendChild(icon("close"));
-    header.append(title, closeButton);
+    header.append(title, newButton, closeButton);
+
+    // The confirm step of "Start a new conversation": nothing is cleared by one stray tap.
+    const confirmBox = el("div", "confirm", {
+      id: CONFIRM_ID,
+      role: "group",
+      "aria-labelledby": CONFIRM_ID + "-text",
+      "data-testid": "confirm-new",
+    });
+    confirmBox.hidden = true;
+    const confirmText = el("p", "confirm-text", { id: CONFIRM_ID + "-text" });
+    confirmText.textContent = T.confirmNew;
+    const confirmActions = el("div", "confirm-actions");
+    const confirmYes = el("button", "confirm-button confirm-yes", { type: "button" });
+    confirmYes.textContent = T.confirmYes;
+    const confirmNo = el("button", "confirm-button confirm-no", { type: "button" });
+    confirmNo.textContent = T.cancel;
+    confirmActions.append(confirmYes, confirmNo);
+    confirmBox.append(confirmText, confirmActions);
 
     const bannerArea = el("div", "banner-area");
 
@@ -500,11 +692,15 @@ button { font: inherit; }
 
     const errorArea = el("div", "error-area");
 
+    // Shown near the limit; a longer message is refused with a message, never cut.
+    const counter = el("p", "counter", { id: COUNTER_ID, "data-testid": "counter" });
+    counter.hidden = true;
+    const counterStatus = el("span", "sr-only", { role: "status" }); // said once typing pauses
+
     const form = el("form", "composer", { novalidate: "" });
     const input = el("textarea", "input", {
       "aria-label": T.inputLabel,
       placeholder: T.placeholder,
-      maxlength: String(MAX_CHARS),
       rows: "1",
       autocomplete: "off",
       "data-testid": "input",
@@ -516,7 +712,8 @@ button { font: inherit; }
     const footer = el("p", "footer");
     footer.textContent = T.footer;
 
-    panel.append(header, bannerArea, log, errorArea, form, footer);
+    panel.append(header, confirmBox, bannerArea, log, errorArea, counter, form, footer);
+    panel.append(counterStatus);
     root.append(panel, launcher);
     document.body.appendChild(host);
 
@@ -529,14 +726,25 @@ button { font: inherit; }
     let postEpoch = 0; // bumped by every post: a poll started before one is ignored
     let polling = false;
     let pollTimer = null;
+    let lastPollAt = 0;
     let historyLoaded = false;
     const known = new Set(); // seqs of the messages shown
     let watermark = 0; // every message up to this seq has been seen: polls ask after it
     let maxSeq = 0; // the highest seq seen
+    let lastPatientSeq = 0; // the newest patient message: quick replies before it are stale
     const payloadTitles = new Map(); // quick-reply payload -> title, to show what was tapped
     let emergencyTurn = false; // the bot messages being added belong to an emergency turn
+    let level = null; // the conversation's current level: the banner shows while "emergency"
+    let levelSeq = 0; // the message that level comes from
+    let anchor = null; // the first message of the newest emergency turn: kept in view
+    let anchorSeq = null;
     let unconfirmed = []; // {text, row}: sent messages whose seq is not known yet
     let typingNode = null;
+    let errorKind = null; // what the error shown is about ("tooLong", ...)
+    let counterTimer = null;
+    let titleUnread = 0; // care-team replies announced in the page's title
+    let titleBase = ""; // the page's own title
+    let titleShown = null; // the title we set, or null
 
     // ---------------------------------------------------------------- rendering
 
@@ -544,15 +752,80 @@ button { font: inherit; }
       log.scrollTop = log.scrollHeight;
     }
 
-    function renderMessage(role, text, seq, emergency) {
+    /**
+     * Brings the newest thing to read into view: after an emergency turn, its first message
+     * (what to do now) at the top of the log, where the banner does not cover it; else the
+     * end of the log.
+     */
+    function scrollToLatest() {
+      if (anchor && anchor.isConnected) {
+        const offset = anchor.getBoundingClientRect().top - log.getBoundingClientRect().top;
+        log.scrollTop = Math.max(0, log.scrollTop + offset - ANCHOR_GAP_PX);
+      } else {
+        anchor = null;
+        scrollToEnd();
+      }
+    }
+
+    /** A newer message than the emergency turn's start: the end of the log is what to read. */
+    function passAnchor(seq) {
+      if (anchor && (seq === null || anchorSeq === null || seq > anchorSeq)) anchor = null;
+    }
+
+    function timeElement(date) {
+      const time = el("time", "msg-time", { datetime: date.toISOString(), title: fullDate(date) });
+      time.textContent = pad2(date.getHours()) + ":" + pad2(date.getMinutes());
+      return time;
+    }
+
+    function setRowTime(row, date) {
+      const old = row.querySelector(".msg-time");
+      const time = timeElement(date);
+      if (old) old.replaceWith(time);
+      else row.appendChild(time);
+    }
+
+    /** "Source: …" for a bot message that names its source, else "". */
+    function sourceText(custom) {
+      if (!custom) return "";
+      const source = typeof custom.source === "string" ? custom.source.trim() : "";
+      const documentName = typeof custom.document === "string" ? custom.document.trim() : "";
+      if (source && documentName) {
+        return fill(T.sourceDocument, { document: documentName, source: source });
+      }
+      return source || documentName ? fill(T.source, { source: source || documentName }) : "";
+    }
+
+    /** Puts the row in seq order; a row without a seq (being sent) goes last. */
+    function place(row, seq) {
+      let before = null;
+      for (const node of log.children) {
+        if (node === row) continue;
+        if (seq !== null && node.hasAttribute("data-seq")) {
+          if (Number(node.getAttribute("data-seq")) > seq) {
+            before = node;
+            break;
+          }
+        } else if (node.hasAttribute("data-pending") || node === typingNode) {
+          before = node;
+          break;
+        }
+      }
+      log.insertBefore(row, before);
+    }
+
+    /** options: {emergency, time (a Date), source (text)} */
+    function renderMessage(role, text, seq, options) {
+      const o = options || {};
       const row = el("div", "msg-row msg-row-" + role);
       if (seq !== null && seq !== undefined) row.setAttribute("data-seq", String(seq));
+      else if (role === "patient") row.setAttribute("data-pending", "");
       if (role !== "coordinator") {
         const who = el("span", "sr-only");
         who.textContent = role === "patient" ? T.you : T.assistant;
         row.appendChild(who);
       }
-      const bubble = el("div", "msg msg-" + role + (emergency ? " msg-emergency" : ""));
+      const bubble = el("div", "msg msg-" + role + (o.emergency ? " msg-emergency" : ""));
       if (role === "coordinator") {
         const label = el("span", "msg-label");
         label.textContent = T.careTeam;
@@ -560,8 +833,29 @@ button { font: inherit; }
       }
       bubble.appendChild(document.createTextNode(text));
       row.appendChild(bubble);
-      log.insertBefore(row, typingNode && typingNode.parentNode === log ? typingNode : null);
+      if (o.source) {
+        const line = el("p", "msg-source");
+        line.textContent = o.source;
+        row.appendChild(line);
+      }
+      row.appendChild(timeElement(o.time || new Date()));
+      place(row, seq === undefined ? null : seq);
       return row;
+    }
+
+    /** Our own message, shown while it was sent, is stored as `seq`. */
+    function confirmRow(row, seq, time) {
+      if (known.has(seq) && log.querySelector('[data-seq="' + seq + '"]')) {
+        row.remove(); // already on screen (never show one seq twice)
+        return;
+      }
+      known.add(seq);
+      if (seq > maxSeq) maxSeq = seq;
+      if (seq > lastPatientSeq) lastPatientSeq = seq;
+      row.removeAttribute("data-pending");
+      row.setAttribute("data-seq", String(seq));
+      if (time) setRowTime(row, time);
+      place(row, seq);
     }
 
     function addNotice(text) {
@@ -580,12 +874,33 @@ button { font: inherit; }
       bannerArea.appendChild(banner);
     }
 
+    function hideBanner() {
+      bannerArea.textContent = "";
+    }
+
+    /** The conversation's level as of message `seq`; an older message does not change it. */
+    function setLevel(value, seq) {
+      if (seq !== null && seq < levelSeq) return;
+      if (seq !== null) levelSeq = seq;
+      level = value;
+      if (level === "emergency") showBanner();
+      else hideBanner();
+    }
+
     function quickReplyGroups() {
       return Array.from(log.querySelectorAll(".quick-replies"));
     }
 
-    function clearQuickReplies() {
-      const groups = quickReplyGroups();
+    /** Removes the quick replies (those of messages before `beforeSeq` when given). */
+    function clearQuickReplies(beforeSeq) {
+      let groups = quickReplyGroups();
+      if (beforeSeq !== undefined && beforeSeq !== null) {
+        groups = groups.filter((g) => {
+          const row = g.closest(".msg-row");
+          const s = row ? row.getAttribute("data-seq") : null;
+          return s === null || Number(s) < beforeSeq;
+        });
+      }
       const hadFocus = groups.some((g) => g.contains(shadow.activeElement));
       groups.forEach((g) => g.remove());
       if (hadFocus && isOpen) log.focus({ preventScroll: true });
@@ -639,15 +954,17 @@ button { font: inherit; }
       if (typingNode) typingNode.remove();
     }
 
-    function showError(text) {
+    function showError(text, kind) {
       errorArea.textContent = "";
-      const line = el("p", "error", { role: "alert" });
+      const line = el("p", "error", { role: "alert", "data-testid": "error" });
       line.textContent = text;
       errorArea.appendChild(line);
+      errorKind = kind || null;
     }
 
     function clearError() {
       errorArea.textContent = "";
+      errorKind = null;
     }
 
     function setUnread(unread) {
@@ -655,11 +972,26 @@ button { font: inherit; }
       launcher.setAttribute("aria-label", unread ? T.openUnread : T.open);
     }
 
+    /** "(2) Page title": care-team replies the patient has not seen yet. */
+    function announceInTitle(count) {
+      if (titleShown === null || document.title !== titleShown) titleBase = document.title;
+      titleUnread += count;
+      titleShown = "(" + titleUnread + ") " + titleBase;
+      document.title = titleShown;
+    }
+
+    function restoreTitle() {
+      if (titleShown === null) return;
+      if (document.title === titleShown) document.title = titleBase; // unless the page changed it
+      titleShown = null;
+      titleUnread = 0;
+    }
+
     function advanceWatermark() {
       while (known.has(watermark + 1)) watermark += 1;
     }
 
-    /** Shows new messages in seq order; those already shown are skipped. */
+    /** Shows new messages, each in its seq order; those already shown are skipped. */
     function ingest(messages, source) {
       const list = (Array.isArray(messages) ? messages : [])
         .filter((m) => m && typeof m === "object")
@@ -667,6 +999,7 @@ button { font: inherit; }
         .sort((a, b) => (Number(a.seq) || 0) - (Number(b.seq) || 0));
       let added = 0;
       let unread = false;
+      let careTeam = 0;
       for (const m of list) {
         const seq = Number.isInteger(m.seq) ? m.seq : null;
         if (seq !== null) {
@@ -675,30 +1008,65 @@ button { font: inherit; }
           if (seq > maxSeq) maxSeq = seq;
         }
         const text = typeof m.text === "string" ? m.text : "";
+        const time = parseTime(m.created_at);
+        const custom = m.custom && typeof m.custom === "object" ? m.custom : null;
         if (m.role === "patient") {
+          if (seq !== null && seq > lastPatientSeq) lastPatientSeq = seq;
           const pending = unconfirmed.findIndex((u) => u.text === text);
           if (pending >= 0) {
             // Our own message, already on screen: the post's reply did not tell its seq.
-            if (seq !== null) unconfirmed[pending].row.setAttribute("data-seq", String(seq));
+            const row = unconfirmed[pending].row;
             unconfirmed.splice(pending, 1);
+            if (seq !== null) {
+              known.delete(seq);
+              confirmRow(row, seq, time);
+            }
             continue;
           }
-          clearQuickReplies();
+          clearQuickReplies(seq);
           emergencyTurn = false;
+          passAnchor(seq);
           const shown = payloadTitles.has(text) ? payloadTitles.get(text) : text;
-          renderMessage("patient", shown, seq, false);
+          renderMessage("patient", shown, seq, { time: time });
         } else if (m.role === "coordinator") {
-          renderMessage("coordinator", text, seq, false);
-          if (source === "poll") unread = true;
+          passAnchor(seq);
+          renderMessage("coordinator", text, seq, { time: time });
+          if (source === "poll") {
+            unread = true;
+            careTeam += 1;
+          }
         } else {
-          const custom = m.custom && typeof m.custom === "object" ? m.custom : null;
           const triage = custom && custom.triage && typeof custom.triage === "object";
-          if (triage) emergencyTurn = custom.triage.level === "emergency";
+          const change = custom && custom.conversation && typeof custom.conversation === "object";
+          let startsEmergency = false;
+          if (triage) {
+            emergencyTurn = custom.triage.level === "emergency";
+            startsEmergency = emergencyTurn;
+            const reached = custom.triage.conversation_level;
+            if (typeof reached === "string") setLevel(reached, seq);
+            else if (emergencyTurn) setLevel("emergency", seq);
+          }
+          if (change) {
+            // A coordinator resolved the alert (or the level changed otherwise): the
+            // conversation's level is now this one.
+            emergencyTurn = false;
+            if (typeof custom.conversation.level === "string") {
+              setLevel(custom.conversation.level, seq);
+            }
+          }
           const buttons = validButtons(m.buttons);
           if (!text && !buttons.length) continue;
-          const row = renderMessage("bot", text, seq, emergencyTurn);
-          if (emergencyTurn) showBanner();
-          if (buttons.length) {
+          if (!emergencyTurn) passAnchor(seq);
+          const row = renderMessage("bot", text, seq, {
+            emergency: emergencyTurn,
+            time: time,
+            source: sourceText(custom),
+          });
+          if (startsEmergency && (seq === null || seq > lastPatientSeq)) {
+            anchor = row;
+            anchorSeq = seq;
+          }
+          if (buttons.length && (seq === null || seq > lastPatientSeq)) {
             for (const b of buttons) payloadTitles.set(b.payload, b.title);
             clearQuickReplies();
             renderQuickReplies(row, buttons);
@@ -708,8 +1076,11 @@ button { font: inherit; }
         added += 1;
       }
       advanceWatermark();
-      if (added) scrollToEnd();
+      if (added) scrollToLatest();
       if (unread && !isOpen) setUnread(true);
+      if (careTeam && (!isOpen || document.visibilityState === "hidden")) {
+        announceInTitle(careTeam);
+      }
       return added;
     }
 
@@ -721,16 +1092,22 @@ button { font: inherit; }
       known.clear();
       watermark = 0;
       maxSeq = 0;
+      lastPatientSeq = 0;
       payloadTitles.clear();
       emergencyTurn = false;
+      level = null;
+      levelSeq = 0;
+      anchor = null;
+      anchorSeq = null;
       unconfirmed = [];
       historyLoaded = false;
       postEpoch += 1; // a poll still running belongs to the old conversation
       clearTimeout(pollTimer);
       pollTimer = null;
       log.textContent = "";
-      bannerArea.textContent = "";
+      hideBanner();
       setUnread(false);
+      restoreTitle();
     }
 
     /** The stored conversation is gone (404): forget it and say so. */
@@ -755,13 +1132,59 @@ button { font: inherit; }
           schedulePoll(POLL_MS);
           return conv;
         })();
+        updateNewButton();
         creating.then(
           () => (creating = null),
           () => (creating = null)
-        );
+        ).finally(updateNewButton);
       }
       return creating;
     }
+
+    /** Creates the conversation (when there is none), the disclaimer first. */
+    function beginConversation() {
+      showTyping();
+      ensureConversation()
+        .then(() => clearError())
+        .catch(() => showError(T.startFailed))
+        .finally(() => {
+          if (!busy) hideTyping();
+        });
+    }
+
+    // ---------------------------------------------------------------- new conversation
+
+    function updateNewButton() {
+      newButton.disabled = busy || creating !== null;
+    }
+
+    function askNewConversation() {
+      confirmBox.hidden = false;
+      newButton.setAttribute("aria-expanded", "true");
+      confirmNo.focus(); // the safe choice first
+    }
+
+    function cancelNewConversation(returnFocus) {
+      confirmBox.hidden = true;
+      newButton.setAttribute("aria-expanded", "false");
+      if (returnFocus) newButton.focus();
+    }
+
+    function startNewConversation() {
+      cancelNewConversation(false);
+      if (busy || creating) return;
+      resetConversation();
+      clearError();
+      beginConversation();
+      input.focus({ preventScroll: true });
+    }
+
+    newButton.addEventListener("click", () => {
+      if (confirmBox.hidden) askNewConversation();
+      else cancelNewConversation(true);
+    });
+    confirmYes.addEventListener("click", startNewConversation);
+    confirmNo.addEventListener("click", () => cancelNewConversation(true));
 
     // ---------------------------------------------------------------- polling
 
@@ -773,7 +1196,10 @@ button { font: inherit; }
     async function pollTick() {
       pollTimer = null;
       if (!conv) return;
-      if (document.visibilityState !== "hidden" && !busy && !polling) await poll();
+      // A hidden page still polls, less often, so that a care-team reply reaches the title.
+      const hidden = document.visibilityState === "hidden";
+      const due = !hidden || Date.now() - lastPollAt >= HIDDEN_POLL_MS - POLL_MS / 2;
+      if (due && !busy && !polling) await poll();
       if (conv && pollTimer === null) schedulePoll(POLL_MS);
     }
 
@@ -783,6 +1209,7 @@ button { font: inherit; }
       const epoch = postEpoch;
       const source = historyLoaded ? "poll" : "history";
       polling = true;
+      lastPollAt = Date.now();
       try {
         const r = await request(
           "GET",
@@ -814,17 +1241,56 @@ button { font: inherit; }
 
     function setBusy(value) {
       busy = value;
+      // A disabled button loses focus to the page: keep it in the panel (Escape still works;
+      // the log, not the text box, so that a phone does not reopen its keyboard).
+      if (value && shadow.activeElement === sendButton) log.focus({ preventScroll: true });
       sendButton.disabled = value;
       form.setAttribute("aria-busy", value ? "true" : "false");
+      updateNewButton();
     }
 
     function errorFor(r) {
-      if (r && (r.status === 413 || r.status === 422)) {
-        const detail = r.data && r.data.detail;
-        if (typeof detail === "string" && detail.trim()) return detail;
-        return r.status === 413 ? T.tooLong : T.invalid;
+      const status = r ? r.status : 0;
+      if (status >= 400 && status < 500) {
+        const detail = r.data && typeof r.data.detail === "string" ? r.data.detail.trim() : "";
+        if (detail) {
+          // The server's reason, said plainly, and that nothing typed was lost.
+          if (LANG !== "en") return T.notSent + "（" + detail + "）";
+          const sentence = detail.charAt(0).toUpperCase() + detail.slice(1);
+          return sentence + (/[.!?]$/.test(sentence) ? " " : ". ") + T.notSent;
+        }
+        if (status === 413) return T.tooLong;
+        if (status === 422) return T.invalid;
       }
       return T.network;
+    }
+
+    function updateCounter() {
+      const text = input.value.trim();
+      const count = text.length < COUNT_FROM ? text.length : charCount(text);
+      const over = count - MAX_CHARS;
+      if (count < COUNT_FROM) {
+        counter.hidden = true;
+        counter.textContent = "";
+        counter.classList.remove("counter-over");
+        input.removeAttribute("aria-describedby");
+        input.removeAttribute("aria-invalid");
+      } else {
+        counter.hidden = false;
+        counter.textContent =
+          over > 0
+            ? fill(T.counterOver, { n: formatCount(count), over: formatCount(over) })
+            : fill(T.counter, { n: formatCount(count) });
+        counter.classList.toggle("counter-over", over > 0);
+        input.setAttribute("aria-describedby", COUNTER_ID);
+        input.setAttribute("aria-invalid", over > 0 ? "true" : "false");
+      }
+      if (errorKind === "tooLong" && over <= 0) clearError();
+      // Screen readers hear the count once typing pauses, not at every key.
+      clearTimeout(counterTimer);
+      counterTimer = setTimeout(() => {
+        counterStatus.textContent = counter.hidden ? "" : counter.textContent;
+      }, 1000);
     }
 
     /** Posts `text`; shows `display` (a quick reply's title) instead when given. */
@@ -833,16 +1299,21 @@ button { font: inherit; }
       const body = text.trim();
       if (!body) return;
       const fromInput = display === undefined;
-      if (body.length > MAX_CHARS) {
-        showError(T.tooLong);
+      const count = charCount(body);
+      if (count > MAX_CHARS) {
+        // Refused here, and the text stays in the box: nothing the patient wrote is cut.
+        showError(fill(T.tooLongCount, { n: formatCount(count) }), "tooLong");
+        updateCounter();
         return;
       }
       clearError();
+      cancelNewConversation(false);
       setBusy(true);
       postEpoch += 1;
       if (fromInput) {
         input.value = "";
         autosize();
+        updateCounter();
       }
       setQuickRepliesDisabled(true);
       let row = null;
@@ -859,7 +1330,8 @@ button { font: inherit; }
           }
           if (!row || !row.isConnected) {
             const shown = fromInput ? (payloadTitles.has(body) ? payloadTitles.get(body) : body) : display;
-            row = renderMessage("patient", shown, null, false);
+            anchor = null;
+            row = renderMessage("patient", shown, null);
             emergencyTurn = false;
             showTyping();
           }
@@ -878,14 +1350,12 @@ button { font: inherit; }
             failure = { message: errorFor(r) };
             return;
           }
-          const replies = r.data.messages;
-          const seqs = replies.map((m) => m && m.seq).filter((s) => Number.isInteger(s));
-          if (seqs.length) {
+          const replies = r.data.messages.filter((m) => m && typeof m === "object");
+          const stored = replies.filter((m) => Number.isInteger(m.seq));
+          if (stored.length) {
             // The patient's message is stored just before the turn's first reply.
-            const own = Math.min.apply(null, seqs) - 1;
-            row.setAttribute("data-seq", String(own));
-            known.add(own);
-            if (own > maxSeq) maxSeq = own;
+            const first = stored.reduce((a, b) => (b.seq < a.seq ? b : a));
+            confirmRow(row, first.seq - 1, parseTime(first.created_at));
           } else {
             unconfirmed.push({ text: body, row: row });
           }
@@ -902,11 +1372,12 @@ button { font: inherit; }
           if (fromInput) {
             input.value = input.value ? text + "\n" + input.value : text;
             autosize();
+            updateCounter();
           }
           showError(failure.message);
         }
         setBusy(false);
-        scrollToEnd();
+        scrollToLatest();
         if (conv) schedulePoll(POLL_MS);
       }
     }
@@ -920,18 +1391,11 @@ button { font: inherit; }
       launcherIcon.textContent = "";
       launcherIcon.appendChild(icon("close"));
       setUnread(false);
+      if (document.visibilityState !== "hidden") restoreTitle();
       storageSet("sessionStorage", OPEN_KEY, "1");
-      scrollToEnd();
+      scrollToLatest();
       if (moveFocus) input.focus({ preventScroll: true });
-      if (!conv) {
-        showTyping();
-        ensureConversation()
-          .then(() => clearError())
-          .catch(() => showError(T.startFailed))
-          .finally(() => {
-            if (!busy) hideTyping();
-          });
-      }
+      if (!conv) beginConversation();
     }
 
     function closePanel(returnFocus) {
@@ -959,7 +1423,11 @@ button { font: inherit; }
       if (event.key === "Escape" && isOpen && !event.isComposing) {
         event.preventDefault();
         event.stopPropagation();
-        closePanel(true);
+        if (!confirmBox.hidden && confirmBox.contains(shadow.activeElement)) {
+          cancelNewConversation(true); // Escape in the confirm step only cancels it
+        } else {
+          closePanel(true);
+        }
       }
     });
 
@@ -974,7 +1442,10 @@ button { font: inherit; }
         sendMessage(input.value);
       }
     });
-    input.addEventListener("input", autosize);
+    input.addEventListener("input", () => {
+      autosize();
+      updateCounter();
+    });
 
     form.addEventListener("submit", (event) => {
       event.preventDefault();
@@ -982,7 +1453,9 @@ button { font: inherit; }
     });
 
     document.addEventListener("visibilitychange", () => {
-      if (document.visibilityState === "visible" && conv) schedulePoll(0);
+      if (document.visibilityState !== "visible") return;
+      if (isOpen) restoreTitle();
+      if (conv) schedulePoll(0);
     });
 
     // ---------------------------------------------------------------- resume
