@@ -7,7 +7,7 @@ from rasa_sdk import Action
 from actions.core import TriageAction
 from actions.handoff import ActionHandoff
 from actions.info import ActionAnswerInfo
-from actions.screening import ActionRedFlagScreen, ActionScreenAnswer
+from actions.screening import ActionRedFlagScreen, ActionScreenAnswer, ActionUnrecognisedScreen
 from actions.session import ActionSessionStart
 from actions.triage import ActionResolveInfusionWindow, ActionTriageMessage
 from app.clinic import ClinicHours
@@ -20,6 +20,7 @@ ALL_ACTIONS: tuple[type[Action], ...] = (
     ActionAnswerInfo,
     ActionRedFlagScreen,
     ActionScreenAnswer,
+    ActionUnrecognisedScreen,
     ActionHandoff,
 )
 

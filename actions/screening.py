@@ -24,6 +24,22 @@ class ActionRedFlagScreen(Action):
         return [SlotSet("pending_question", SCREEN_QUESTION)]
 
 
+class ActionUnrecognisedScreen(Action):
+    """A complaint the NLU could not place: ask for the red flags with buttons instead of
+    "I did not understand" (each button's payload is a message triaged like any other)."""
+
+    def name(self) -> str:
+        return "action_unrecognised_screen"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[dict[str, Any]]:
+        dispatcher.utter_message(response="utter_unrecognised_screen")
+        if tracker.get_slot("pending_question"):  # keep the open question (timing) open
+            return []
+        return [SlotSet("pending_question", SCREEN_QUESTION)]
+
+
 class ActionScreenAnswer(Action):
     def name(self) -> str:
         return "action_screen_answer"

@@ -203,17 +203,33 @@ def triage(
 
 @cli.command()
 def evaluate(
-    labelled: Annotated[Path, typer.Argument(help="JSONL with text, level, categories, lang?.")],
+    labelled: Annotated[
+        Path | None, typer.Argument(help="JSONL with text, level, categories, lang?.")
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
     min_exact: Annotated[
         float, typer.Option(help="Fail when exact-level accuracy is below this (0-1).")
     ] = 0.0,
+    leave_one_out: Annotated[
+        bool,
+        typer.Option(
+            "--leave-one-out",
+            help="Score each labelled set (a folder, default nlu_data/en/labelled) with the "
+            "red-flag safety net trained on the other sets only, and with no net.",
+        ),
+    ] = False,
 ) -> None:
     """Validation report: under-triaged red flags first, confusion matrix, sensitivity.
 
     Exits 1 when any urgent/emergency message is triaged below its level, or when exact
     accuracy is below --min-exact.
     """
+    if leave_one_out:
+        _leave_one_out(labelled, as_json)
+        return
+    if labelled is None:
+        err.print("[red]error:[/red] give a labelled JSONL file (or --leave-one-out)")
+        raise typer.Exit(2)
     try:
         items = read_labelled(labelled)
     except (OSError, LabelledSetError) as error:
@@ -231,6 +247,56 @@ def evaluate(
         _print_report(labelled, summary)
     failed = bool(summary["under_triaged"]) or summary["exact_level"] < min_exact
     raise typer.Exit(1 if failed else 0)
+
+
+def _leave_one_out(folder: Path | None, as_json: bool) -> None:
+    """The safety net's generalisation: no set scores a net that trained on it."""
+    from rich.progress import track
+
+    from app.evaluation import leave_one_set_out
+    from app.nlu.training_data import NLU_DATA_DIR
+
+    folder = folder or NLU_DATA_DIR / "en" / "labelled"
+    if not folder.is_dir() or not any(folder.glob("*.jsonl")):
+        err.print(f"[red]error:[/red] {folder} is not a folder of labelled .jsonl sets")
+        raise typer.Exit(2)
+    triager = _triager()
+    err.print(f"leave one set out: {len(list(folder.glob('*.jsonl')))} sets in {folder}")
+    scores = leave_one_set_out(triager, folder, progress=lambda it: track(it, console=err))
+    red = sum(s.red_flags for s in scores)
+    with_net = sum(s.under_with_net for s in scores)
+    without = sum(s.under_without_net for s in scores)
+    if as_json:
+        typer.echo(
+            json.dumps(
+                {
+                    "sets": [s.to_dict() for s in scores],
+                    "red_flags": red,
+                    "under_triaged_with_net": with_net,
+                    "under_triaged_without_net": without,
+                },
+                indent=2,
+            )
+        )
+        return
+    table = Table(title="Red flags scored by a safety net that never saw their set")
+    for column in ("set", "messages", "red flags", "under, net", "under, no net", "exact, net"):
+        table.add_column(column)
+    for s in scores:
+        table.add_row(
+            s.name,
+            str(s.messages),
+            str(s.red_flags),
+            str(s.under_with_net),
+            str(s.under_without_net),
+            f"{s.exact_with_net:.1%}",
+        )
+    Console(width=140).print(table)
+    typer.echo(
+        f"red-flag sensitivity, leave one set out: {(red - with_net) / max(1, red):.1%} "
+        f"({with_net} of {red} under-triaged); without the net: "
+        f"{(red - without) / max(1, red):.1%} ({without} under-triaged)"
+    )
 
 
 @cli.command()

@@ -151,3 +151,66 @@ def read_labelled(path: Path) -> list[LabelledMessage]:
         lang = record.get("lang")
         items.append(LabelledMessage(number, text, level, categories, lang, record.get("id")))
     return items
+
+
+@dataclass(frozen=True)
+class HeldOutScore:
+    """One labelled set scored by a safety net that never saw it (leave one set out)."""
+
+    name: str
+    messages: int
+    red_flags: int
+    under_with_net: int  # red flags below their level, the net trained without this set
+    under_without_net: int  # ... with the net switched off (lexicon and rules only)
+    exact_with_net: float
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "set": self.name,
+            "messages": self.messages,
+            "red_flags": self.red_flags,
+            "under_triaged_with_net": self.under_with_net,
+            "under_triaged_without_net": self.under_without_net,
+            "exact_level_with_net": round(self.exact_with_net, 4),
+        }
+
+
+def leave_one_set_out(
+    triager: Any, folder: Path, lang: str = "en", progress: Any = iter
+) -> list[HeldOutScore]:
+    """For each labelled set k: train the red-flag safety net on every other set, score
+    set k with it, and without any net. The figures a set cannot have trained itself into:
+    the net's honest generalisation."""
+    from app.nlu.safety_net import RedFlagNet, read_example_file
+
+    model = triager.nlu.models[lang]
+    kept = model.safety_net
+    paths = sorted(folder.glob("*.jsonl"))
+    examples = {path: read_example_file(path) for path in paths}
+    scores = []
+    try:
+        for path in progress(paths):
+            texts = [t for other in paths if other != path for t in examples[other][0]]
+            labels = [x for other in paths if other != path for x in examples[other][1]]
+            items = read_labelled(path)
+            outcomes: dict[str, list[Outcome]] = {"net": [], "off": []}
+            for key, net in (("net", RedFlagNet(texts, labels)), ("off", None)):
+                model.safety_net = net
+                for item in items:
+                    _, result = triager.assess(item.text, item.lang)
+                    outcomes[key].append(Outcome(item, result.level, result.categories))
+            red = [o for o in outcomes["net"] if o.item.level in RED_FLAG_LEVELS]
+            scores.append(
+                HeldOutScore(
+                    name=path.stem,
+                    messages=len(items),
+                    red_flags=len(red),
+                    under_with_net=sum(o.under_triaged for o in outcomes["net"]),
+                    under_without_net=sum(o.under_triaged for o in outcomes["off"]),
+                    exact_with_net=sum(o.level == o.item.level for o in outcomes["net"])
+                    / max(1, len(items)),
+                )
+            )
+    finally:
+        model.safety_net = kept
+    return scores

@@ -72,6 +72,7 @@ def to_json(parse: MessageParse, result: TriageResult, protocol: Protocol) -> di
         "guidance": [line.to_dict() for line in reply_lines(result, protocol)],
         "questions": result.questions,
         "safety_net": result.safety_net,
+        "unrecognised_complaint": result.unrecognised_complaint,
         "lang": parse.lang,
         "infusion_window": result.infusion_window,
         "months_since_stopped": parse.months_since_stopped,

@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from app.nlu.training_data import NLU_DATA_DIR
+
 TRIAGEBOT = shutil.which("triagebot") or str(Path(sys.executable).with_name("triagebot"))
 
 
@@ -163,3 +165,29 @@ def test_coordinator_accounts_and_tokens(tmp_path):
     assert unknown.returncode == 2 and "no coordinator" in unknown.stderr
     changed = coordinator("password", "alice", "--password-stdin", stdin="another long secret\n")
     assert changed.returncode == 0, changed.stderr
+
+
+def test_leave_one_set_out_scores_each_set_with_a_net_that_never_saw_it(tmp_path, triager):
+    """A safety net trained on the other sets only; the shipped net is put back after."""
+    from app.evaluation import leave_one_set_out
+
+    source = sorted((NLU_DATA_DIR / "en" / "labelled").glob("*-en.jsonl"))[:3]
+    for path in source:
+        lines = path.read_text(encoding="utf-8").splitlines()[:40]
+        (tmp_path / path.name).write_text("\n".join(lines) + "\n", encoding="utf-8")
+    shipped = triager.nlu.models["en"].safety_net
+    scores = leave_one_set_out(triager, tmp_path)
+    assert triager.nlu.models["en"].safety_net is shipped
+    assert [s.name for s in scores] == [p.stem for p in source]
+    for score, path in zip(scores, source, strict=True):
+        red = sum(
+            '"level": "urgent"' in line or '"level": "emergency"' in line
+            for line in path.read_text(encoding="utf-8").splitlines()[:40]
+        )
+        assert score.messages == 40 and score.red_flags == red
+        assert score.under_with_net <= score.red_flags and 0 <= score.exact_with_net <= 1
+
+
+def test_evaluate_needs_a_file_or_leave_one_out():
+    done = subprocess.run([TRIAGEBOT, "evaluate"], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2 and "--leave-one-out" in done.stderr

@@ -7,32 +7,33 @@ import pytest
 from app.evaluation import Outcome, Report, read_labelled
 from app.nlu.training_data import NLU_DATA_DIR
 from app.triage.protocol import default_protocol
+from tests import known_misses
 
 # The repo's labelled sets (nlu_data/en/labelled/) are regression sets: the safety net
-# trains on them and make test checks them. Sets in tests/data/ are kept unseen by both,
-# to measure how the NLU generalises; they are evaluated by hand (`triagebot evaluate`).
+# trains on them and make test checks them, so their figures are training-set figures
+# (`triagebot evaluate --leave-one-out` estimates the net's generalisation). The sets in
+# tests/data/generalisation/ were written by an author who had not seen the lexicon, one
+# per class of difficulty plus a fresh inbox set; they are never training data for the net.
+# One floor for every set; each message whose level is wrong today is a strict xfail
+# listed in tests/data/known_misses.yml, so it stays visible and a fix turns it green.
 SETS = sorted((NLU_DATA_DIR / "en" / "labelled").glob("*-en.jsonl"))
 MIN_EXACT_LEVEL = 0.95
-# Sets still below 95% keep their own floors (exact level, first category), so they guard
-# against regressions too; no red flag in them is under-triaged (checked per message).
-# heldout19 (long multi-part messages): misses over-triage a relative's or an old illness
-# told after a comma ("my dad had a stroke at 70, face drooping and all that").
-# heldout22 (over-triage traps): misses are info questions answered as "none" (no
-# symptom or topic words: "how would I know if my liver was struggling?").
-# heldout24 (who is the patient?): misses over-triage a carer's own or a bystander's
-# illness ("I ended up in A&E myself with chest pains, but he's the one on tysabri").
-SET_FLOORS = {
-    "heldout19-en": (0.94, 0.95),
-    "heldout22-en": (0.92, 0.90),
-    "heldout24-en": (0.93, 0.95),
-}
 MIN_FIRST_CATEGORY = 0.95
+KNOWN = known_misses.load()
 
 
 def _items():
     for path in SETS:
         for item in read_labelled(path):
             yield pytest.param(item, id=f"{path.stem}:{item.line}")
+
+
+def _every_message():
+    for path in [*SETS, *known_misses.GENERALISATION]:
+        for item in read_labelled(path):
+            ident = known_misses.message_id(path, item.line)
+            marks = [pytest.mark.xfail(strict=True, reason=KNOWN[ident])] if ident in KNOWN else []
+            yield pytest.param(item, id=ident, marks=marks)
 
 
 @pytest.fixture(scope="module")
@@ -64,8 +65,7 @@ def test_red_flag_is_not_under_triaged(triager, item):
 def test_exact_level_accuracy(reports, name):
     summary = reports[name].to_dict()
     wrong = [(r["text"], r["expected"], r["predicted"]) for r in summary["wrong_level"]]
-    floor = SET_FLOORS.get(name, (MIN_EXACT_LEVEL, MIN_FIRST_CATEGORY))[0]
-    assert summary["exact_level"] >= floor, wrong
+    assert summary["exact_level"] >= MIN_EXACT_LEVEL, wrong
 
 
 @pytest.mark.parametrize("name", [p.stem for p in SETS])
@@ -75,8 +75,22 @@ def test_first_category_recall(reports, name):
         (r["text"], r["expected_categories"], r["predicted_categories"])
         for r in summary["missed_first_category"]
     ]
-    floor = SET_FLOORS.get(name, (MIN_EXACT_LEVEL, MIN_FIRST_CATEGORY))[1]
-    assert summary["first_category_recall"] >= floor, missed
+    assert summary["first_category_recall"] >= MIN_FIRST_CATEGORY, missed
+
+
+@pytest.mark.parametrize("item", list(_every_message()))
+def test_level_is_exact(triager, item):
+    _, result = triager.assess(item.text, item.lang)
+    assert result.level == item.level, f"{item.text!r}: {result.level} {result.categories}"
+
+
+def test_known_misses_name_existing_messages():
+    ids = {
+        known_misses.message_id(path, item.line)
+        for path in [*SETS, *known_misses.GENERALISATION]
+        for item in read_labelled(path)
+    }
+    assert set(KNOWN) <= ids, sorted(set(KNOWN) - ids)
 
 
 PROTOCOL = default_protocol()

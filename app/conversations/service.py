@@ -217,13 +217,19 @@ class ConversationService:
             [("patient", {"text": text})] + [("bot", m) for m in outcome.messages],
             now,
         )
+        for row in rows:  # the turn's level on each of its messages (and one INSERT)
+            row["level"] = outcome.level
         rows[0].update(
             parse=outcome.parse,
-            level=outcome.level,
             triage={
                 "level": outcome.level,
                 "categories": outcome.categories,
                 "conversation_level": outcome.conversation_level,
+                "unrecognised_complaint": bool(
+                    outcome.decision
+                    and outcome.decision.result
+                    and outcome.decision.result.unrecognised_complaint
+                ),
             },
         )
         conversation.slots = outcome.slots

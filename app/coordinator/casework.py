@@ -400,6 +400,7 @@ def _transcript_message(row: Message, protocol: Protocol) -> dict[str, Any]:
             conversation_level=triage.get("conversation_level"),
             symptoms=_symptoms(parse, protocol),
             infusion_window=parse.get("infusion_window"),
+            unrecognised_complaint=bool(triage.get("unrecognised_complaint")),
         )
     elif row.role == "coordinator":
         message["author"] = row.author

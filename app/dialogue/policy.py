@@ -20,6 +20,7 @@ class TurnFacts:
     answered: bool = False  # the message answers the open timing question
     unclear_answer: bool = False  # it tries to, but gives no usable answer ("not sure")
     new_symptoms: bool = False  # the message reports symptoms of its own
+    unrecognised: bool = False  # it reads like a health complaint, but no sign was found
 
 
 @dataclass(frozen=True)
@@ -32,6 +33,7 @@ class Rule:
     answered: bool | None = None
     unclear_answer: bool | None = None
     new_symptoms: bool | None = None
+    unrecognised: bool | None = None
     note: str = ""
 
     def matches(self, facts: TurnFacts) -> bool:
@@ -44,7 +46,7 @@ class Rule:
             )
             and all(
                 getattr(self, flag) is None or getattr(self, flag) == getattr(facts, flag)
-                for flag in ("answered", "unclear_answer", "new_symptoms")
+                for flag in ("answered", "unclear_answer", "new_symptoms", "unrecognised")
             )
         )
 
@@ -88,7 +90,8 @@ POLICY: tuple[Rule, ...] = (
     rule(["action_answer_info"], "question about the medicine or a symptom", levels={"info"}),
     rule(["utter_ask_infusion_window_again"], "an unclear answer to the timing question",
          pending=WINDOW, unclear_answer=True),
-    rule(["utter_ask_rephrase"], "symptom not recognised", intents={"report_symptom"}),
+    rule(["action_unrecognised_screen"], "a complaint with no sign recognised: screen for red "
+         "flags instead of 'I did not understand'", unrecognised=True),
     rule(["utter_thanks", "utter_still_emergency"], "thanks in an emergency",
          intents={"thanks"}, conversation_levels={"emergency"}),
     rule(["utter_thanks", "utter_still_urgent"], "thanks while urgent",

@@ -110,6 +110,7 @@ class DialogueEngine:
             answered=decision.answered,
             unclear_answer=decision.unclear_answer,
             new_symptoms=decision.new_symptoms,
+            unrecognised=bool(decision.result and decision.result.unrecognised_complaint),
         )
         chosen = list(next_actions(facts))
         turn_messages: list[dict[str, Any]] = []

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from app.nlu.context import FLAGS, ContextRules, is_question
 from app.nlu.lexicon import BLOCKER, SURFACE_PREFIX, Lexicon, PhraseMatch
@@ -21,6 +21,7 @@ from app.nlu.timing import (
 )
 from app.nlu.training_data import TrainingData
 
+CONDITION_PREFIX = "condition_"  # lookups naming a category's conditions
 _FEVER_WORDS = frozenset({"temp", "temperature", "fever", "thermometer", "degrees", "feverish"})
 _NOT_TEMPERATURE_AFTER = re.compile(
     r"^\s*(?:years?|yrs?|weeks?|wks?|days?|months?|mg|kg|%|minutes?|mins?|hours?|hrs?|"
@@ -39,6 +40,9 @@ class Extraction:
     infusion_window: str
     months_since_stopped: float | None
     normalized: str
+    names_medicine: bool = False  # the message names natalizumab (or "the drug", "it")
+    # Protocol categories whose condition the message names ("stroke", "thrombocytopenia").
+    conditions: list[str] = field(default_factory=list)
 
 
 class Extractor:
@@ -79,6 +83,17 @@ class Extractor:
             for example in examples:
                 vocabulary.update(example.lower().split())
         self.speller = SpellingCorrector(vocabulary, language=rules.lang)
+        self.medicine = [  # "it" stands for the medicine elsewhere, not as a name of it
+            re.compile(rf"\b{re.escape(name.lower())}\b")
+            for name in data.lookups.get("medication", [])
+            if len(name) > 2
+        ]
+        self.conditions = [
+            (table.removeprefix(CONDITION_PREFIX), re.compile(rf"\b{re.escape(name.lower())}\b"))
+            for table, names in data.lookups.items()
+            if table.startswith(CONDITION_PREFIX)
+            for name in names
+        ]
         self.timing = TimingRules.from_config(rules.infusion_window, thresholds)
         self.severe_patterns = [re.compile(p) for p in rules.severe_patterns]
         self.prolonged_patterns = [re.compile(p) for p in rules.prolonged_patterns]
@@ -152,6 +167,10 @@ class Extractor:
             infusion_window=self.timing.infusion_window(normalized, text),
             months_since_stopped=self.timing.months_since_stopped(normalized),
             normalized=normalized,
+            names_medicine=any(name.search(normalized) for name in self.medicine),
+            conditions=list(
+                dict.fromkeys(c for c, name in self.conditions if name.search(normalized))
+            ),
         )
 
     # ------------------------------------------------------------------ sentences

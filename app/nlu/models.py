@@ -68,6 +68,8 @@ class MessageParse:
     is_question: bool = False
     infusion_window: str = "unknown"
     months_since_stopped: float | None = None
+    names_medicine: bool = False
+    conditions: list[str] = field(default_factory=list)  # categories whose condition it names
     # The safety net's guess at the level-setting category (or info/none), and its confidence.
     red_flag_guess: tuple[str, float] | None = None
 

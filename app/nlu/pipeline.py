@@ -94,5 +94,7 @@ class NLU:
             is_question=found.is_question,
             infusion_window=found.infusion_window,
             months_since_stopped=found.months_since_stopped,
+            names_medicine=found.names_medicine,
+            conditions=found.conditions,
             red_flag_guess=guess,
         )

@@ -19,20 +19,30 @@ def label_of(level: str, categories: list[str]) -> str:
     return categories[0] if level in REPORT_LEVELS and categories else level
 
 
+def read_example_file(path: Path) -> tuple[list[str], list[str]]:
+    """Texts and labels of one labelled JSONL file."""
+    texts: list[str] = []
+    labels: list[str] = []
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+            texts.append(str(record["text"]))
+            labels.append(label_of(record["level"], list(record.get("categories") or [])))
+        except (json.JSONDecodeError, KeyError, TypeError) as error:
+            raise ValueError(f"{path}:{number}: not a labelled message ({error})") from None
+    return texts, labels
+
+
 def read_examples(folder: Path) -> tuple[list[str], list[str]]:
     """Texts and labels from every labelled JSONL file in `folder`."""
     texts: list[str] = []
     labels: list[str] = []
     for path in sorted(folder.glob("*.jsonl")):
-        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
-            if not line.strip():
-                continue
-            try:
-                record = json.loads(line)
-                texts.append(str(record["text"]))
-                labels.append(label_of(record["level"], list(record.get("categories") or [])))
-            except (json.JSONDecodeError, KeyError, TypeError) as error:
-                raise ValueError(f"{path}:{number}: not a labelled message ({error})") from None
+        more_texts, more_labels = read_example_file(path)
+        texts += more_texts
+        labels += more_labels
     return texts, labels
 
 

@@ -29,7 +29,7 @@ _NUMBER = r"\d+(?:[.,]\d+)?|half an|a few|a couple of|couple of|several|an?|" + 
 )
 # "an our ago": voice typing writes "hour" as "our"
 DURATION = (
-    rf"(?P<num>{_NUMBER})\s*(?:-|to)?\s*(?:\d+\s*)?"
+    rf"(?P<num>{_NUMBER})(?P<and_half> and a half)?\s*(?:-|to)?\s*(?:\d+\s*)?"
     rf"(?P<unit>minutes?|mins?|hours?|ours?|h|days?|weeks?|fortnight|months?|years?)"
     r"(?P<half> and a half)?"
 )
@@ -47,23 +47,23 @@ def duration_hours(text: str) -> float | None:
     value = _NUMBER_WORDS.get(number)
     if value is None:
         value = float(number.replace(",", "."))
-    if match.group("half"):  # "an hour and a half"
+    if match.group("half") or match.group("and_half"):  # "an hour and a half", "2 and a half"
         value += 0.5
     return value * _UNIT_HOURS[match.group("unit")]
 
 
 _HOUR_WORDS = {
     "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8,
-    "nine": 9, "ten": 10, "eleven": 11, "twelve": 12, "noon": 12, "midday": 12,
+    "nine": 9, "ten": 10, "eleven": 11, "twelve": 12, "noon": 12, "midday": 12, "midnight": 12,
 }  # fmt: skip
 _MINUTE_WORDS = {"five": 5, "ten": 10, "quarter": 15, "twenty": 20, "twenty five": 25, "half": 30}
-_HOUR = r"(?:\d{1,2}|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve)"
+_HOUR = r"(?:\d{1,2}|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|midnight)"
 CLOCK = (
     rf"(?:(?P<m>twenty five|five|ten|quarter|twenty|half) (?P<rel>past|after|to) (?P<h1>{_HOUR})"
     rf"|half (?P<h6>{_HOUR})\b"
     rf"|(?P<h2>\d{{1,2}})(?:[:.](?P<mm>\d{{2}}))? ?(?P<ap>am|pm|a\.m\.|p\.m\.)"
     rf"|(?P<h3>\d{{1,2}})[:.](?P<mm3>\d{{2}})"
-    rf"|(?P<h4>{_HOUR}) o'?clock|(?P<noon>noon|midday|lunchtime|lunch time))"
+    rf"|(?P<h4>{_HOUR}) o'?clock|(?P<noon>noon|midday|lunchtime|lunch time)|(?P<midnight>midnight))"
 )
 # When it ended, a bare hour is enough ("the bag finished at 2").
 _ENDED_AT = re.compile(
@@ -74,14 +74,17 @@ _ENDED_AT = re.compile(
 # "drip went up at 9.30, it's 10.15": the infusion takes about 1 hour (the document), so
 # a start time counts as an end time one hour later.
 _STARTED_AT = re.compile(
-    r"\b(?:drip|infusion|bag|tysabri|tyruko|natalizumab|it)(?: was| got)?"
+    r"(?:\b(?:drip|infusion|bag|tysabri|tyruko|natalizumab|it)(?: was| got)?"
     r" (?:went up|started|began|was put up|put up|going in|hooked up|connected)"
+    # "went in at 1, ..." / "started at 10, ...": a clause with no symptom as its subject
+    r"|(?:^|[,.;!?(] ?|\b(?:i|we|they)(?: was| were)? )"
+    r"(?:went in|got hooked up|was hooked up|hooked me up|started me|started|began|got started))"
     rf" (?:at|around|about|just after|just before) (?:about )?(?:{CLOCK}|(?P<h5>\d{{1,2}})\b)"
 )
 # "it's 10.15 now"; also when the symptom began after it: "itchy since lunchtime"
 _NOW_IS = re.compile(
-    rf"\b(?:it'?s|it is|its|now|since|from|started at|began at)(?: now)?(?: just)?(?: gone)?"
-    rf" (?:about |around )?{CLOCK}"
+    r"\b(?:it'?s|it is|its|now|since|from|started at|began at)"
+    rf"(?: now)?(?: at)?(?: just)?(?: gone)? (?:about |around )?{CLOCK}"
 )
 
 
@@ -94,6 +97,8 @@ def _clock_minutes(match: re.Match[str]) -> tuple[int, bool] | None:
 
     if g["noon"]:
         return 12 * 60, True
+    if g.get("midnight"):
+        return 0, True
     if g["m"]:
         base, minutes = hour(g["h1"]) * 60, _MINUTE_WORDS[g["m"]]
         return (base - minutes if g["rel"] == "to" else base + minutes) % 720, False
@@ -169,6 +174,8 @@ class TimingRules:
     since: tuple[re.Pattern[str], ...]
     later: tuple[re.Pattern[str], ...]
     stopped: tuple[re.Pattern[str], ...]
+    # DUR since the infusion started: within the window when DUR - infusion_hours is.
+    since_start: tuple[re.Pattern[str], ...] = ()
     thresholds: Thresholds = DEFAULT_THRESHOLDS
 
     @classmethod
@@ -190,6 +197,7 @@ class TimingRules:
             during=compile_all("during"),
             within_2h=compile_all("within_2h"),
             since=compile_all("since_patterns"),
+            since_start=compile_all("since_start_patterns"),
             later=compile_all("later"),
             stopped=compile_all("stopped_patterns"),
             thresholds=thresholds,
@@ -209,6 +217,12 @@ class TimingRules:
                 hours = duration_hours(match.group())
                 if hours is not None:
                     found.add("within_2h" if hours <= limit else "later")
+        for pattern in self.since_start:
+            for match in pattern.finditer(text):
+                hours = duration_hours(match.group())
+                if hours is not None:
+                    ended = hours - self.thresholds.infusion_hours
+                    found.add("during" if ended < 0 else "within_2h" if ended <= limit else "later")
         if any(p.search(text) for p in self.later):
             found.add("later")
         clock = hours_since_clock_end(

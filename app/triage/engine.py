@@ -16,6 +16,7 @@ IN_WINDOW = frozenset({"during", "within_2h"})
 ASK_INTENT_PREFIX = "ask_"
 # With no topic phrase found, an ask_<topic> intent alone names the topic only when sure.
 TOPIC_INTENT_MIN_CONFIDENCE = 0.5
+SYMPTOM_QUESTION = "symptom_info"  # the ask_symptom_info intent
 
 
 @dataclass(frozen=True)
@@ -37,6 +38,8 @@ class TriageResult:
     safety_net: bool = False
     # For each category, the patient's symptoms that led to it, as the bot names them.
     reported: dict[str, list[str]] = field(default_factory=dict)
+    # It reads like a health complaint, but no sign was recognised: the bot must ask.
+    unrecognised_complaint: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -205,6 +208,21 @@ def _from_mentions(
         topic = parse.intent.name.removeprefix(ASK_INTENT_PREFIX)
         if topic in protocol.info_topics:
             topics = [topic]
+    if (
+        not topics
+        and not hypothetical
+        and parse.is_question
+        and protocol.symptom_question_topic
+        and not any(m.present for m in parse.symptoms)
+        and _asks_about_effects(parse)
+    ):
+        # "can this drug make you go blind?": a question about side effects whose sign the
+        # lexicon does not know is answered for the condition it names, or with the
+        # overview, never ignored.
+        named = [c for c in parse.conditions if c in protocol.categories]
+        if named:
+            return TriageResult("info", named, [], window, categories_of({}))
+        topics = [protocol.symptom_question_topic]
     if hypothetical or topics:
         found, by_mention = _categorise(hypothetical, protocol, in_window)
         symptom_categories = _ordered(found, protocol)
@@ -213,12 +231,35 @@ def _from_mentions(
     return TriageResult("none", [], [], window, categories_of({}))
 
 
+def _asks_about_effects(parse: MessageParse) -> bool:
+    """A question about what the medicine does: the symptom-question intent, or a symptom
+    report's wording that names the medicine ("is there an eye problem with this drug?")."""
+    intent = parse.intent
+    if parse.conditions:
+        return True
+    if intent.name == ASK_INTENT_PREFIX + SYMPTOM_QUESTION:
+        if intent.confidence >= TOPIC_INTENT_MIN_CONFIDENCE:
+            return True
+    return parse.names_medicine and intent.name in (
+        "report_symptom",
+        "nlu_fallback",
+        ASK_INTENT_PREFIX + SYMPTOM_QUESTION,
+    )
+
+
+COMPLAINT_INTENT = "report_symptom"
+
+
 def triage(
     parse: MessageParse, protocol: Protocol, context: TriageContext | None = None
 ) -> TriageResult:
     """Triage one parsed message under the protocol: its mentions, then the safety net."""
-    result = _from_mentions(parse, protocol, context)
-    return _safety_net(result, parse, protocol)
+    result = _safety_net(_from_mentions(parse, protocol, context), parse, protocol)
+    if result.level == "none" and parse.intent.name == COMPLAINT_INTENT:
+        # An NLU miss must become a question, never silence (the dialogue screens for red
+        # flags); marked so the API and the coordinator see it.
+        result.unrecognised_complaint = True
+    return result
 
 
 def _safety_net(result: TriageResult, parse: MessageParse, protocol: Protocol) -> TriageResult:

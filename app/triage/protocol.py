@@ -130,6 +130,8 @@ class Protocol:
     prolonged_is_usual: frozenset[str]
     questions: dict[str, GuidanceLine]
     handoff_alert_severity: str = "normal"
+    # The topic that answers a question about side effects naming no sign the NLU knows.
+    symptom_question_topic: str | None = None
     window_hours: float = 2.0
     infusion_hours: float = 1.0
     fever_celsius: float = 38.0
@@ -340,6 +342,11 @@ def parse_protocol(data: dict[str, Any]) -> Protocol:
             )
         )
 
+    def check_topic(name: Any) -> str | None:
+        if name is not None and name not in topics:
+            raise ProtocolError(f"symptom_question_topic: unknown info topic {name!r}")
+        return name
+
     severity = _require(data, "severity", "protocol")
     questions = {
         name: GuidanceLine(
@@ -379,6 +386,7 @@ def parse_protocol(data: dict[str, Any]) -> Protocol:
         ),
         questions=questions,
         handoff_alert_severity=str(data.get("handoff_alert_severity") or "normal"),
+        symptom_question_topic=check_topic(data.get("symptom_question_topic")),
         window_hours=float(_require(window, "hours_after_end", "infusion_window")),
         infusion_hours=float(_require(window, "infusion_hours", "infusion_window")),
         fever_celsius=float(_require(data, "fever_celsius", "protocol")),
