@@ -45,6 +45,12 @@ class Extraction:
     conditions: list[str] = field(default_factory=list)
 
 
+def _any_of(phrases: list[str]) -> re.Pattern[str]:
+    """One pattern for whole-word matches of any of the phrases."""
+    words = "|".join(re.escape(p.lower()) for p in sorted(phrases, key=len, reverse=True))
+    return re.compile(rf"\b(?:{words})\b" if words else r"(?!)")
+
+
 class Extractor:
     """Finds symptom concepts and info topics in patient text, with ConText flags."""
 
@@ -83,16 +89,12 @@ class Extractor:
             for example in examples:
                 vocabulary.update(example.lower().split())
         self.speller = SpellingCorrector(vocabulary, language=rules.lang)
-        self.medicine = [  # "it" stands for the medicine elsewhere, not as a name of it
-            re.compile(rf"\b{re.escape(name.lower())}\b")
-            for name in data.lookups.get("medication", [])
-            if len(name) > 2
-        ]
+        # "it" stands for the medicine elsewhere, not as a name of it.
+        self.medicine = _any_of([n for n in data.lookups.get("medication", []) if len(n) > 2])
         self.conditions = [
-            (table.removeprefix(CONDITION_PREFIX), re.compile(rf"\b{re.escape(name.lower())}\b"))
+            (table.removeprefix(CONDITION_PREFIX), _any_of(names))
             for table, names in data.lookups.items()
             if table.startswith(CONDITION_PREFIX)
-            for name in names
         ]
         self.timing = TimingRules.from_config(rules.infusion_window, thresholds)
         self.severe_patterns = [re.compile(p) for p in rules.severe_patterns]
@@ -167,7 +169,7 @@ class Extractor:
             infusion_window=self.timing.infusion_window(normalized, text),
             months_since_stopped=self.timing.months_since_stopped(normalized),
             normalized=normalized,
-            names_medicine=any(name.search(normalized) for name in self.medicine),
+            names_medicine=bool(self.medicine.search(normalized)),
             conditions=list(
                 dict.fromkeys(c for c, name in self.conditions if name.search(normalized))
             ),
