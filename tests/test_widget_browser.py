@@ -45,6 +45,7 @@ VIEWS: dict[str, dict[str, Any]] = {
     "landscape": {"viewport": {"width": 844, "height": 390}, "is_mobile": True, "has_touch": True},
     "desktop": {"viewport": {"width": 1280, "height": 800}},
 }
+CLOSE_CHAT = "Close chat"
 MESSAGES_API = re.compile(r"/api/conversations/[^/?]+/messages(\?.*)?$")
 RUNNING_NOW = "Yes, it's running now"
 EMERGENCY_FIRST_LINE = re.compile(
@@ -305,8 +306,11 @@ def test_a_coordinator_resolving_the_alert_takes_the_banner_away(
 # ---------------------------------------------------------------------- 11: page title
 
 
-def test_a_care_team_reply_shows_in_the_page_title(service: LiveService, browser: Browser):
-    context, page = new_page(browser, "desktop")
+@pytest.mark.parametrize("view", list(VIEWS))
+def test_a_care_team_reply_shows_in_the_page_title(
+    service: LiveService, browser: Browser, view: str
+):
+    context, page = new_page(browser, view)
     context.add_init_script(VISIBILITY_SWITCH)
     watched = watch(page)
     open_widget(page, service.url)
@@ -322,14 +326,15 @@ def test_a_care_team_reply_shows_in_the_page_title(service: LiveService, browser
             "POST", f"/conversations/{conversation['id']}/reply", json={"text": text}
         )
 
-    launcher.click()  # the panel is closed
+    # The panel is closed: with its close button (on a phone it covers the launcher).
+    page.get_by_role("button", name=CLOSE_CHAT).click()
     expect(page.get_by_test_id("input")).to_be_hidden()
     reply("Hello, this is Sam from the MS team.")
     expect(page).to_have_title(f"(1) {title}", timeout=10_000)
     expect(launcher).to_have_accessible_name("Open symptom chat (new message)")
     reply("Call us on 0100 000 0000 if you want to talk it through.")
     expect(page).to_have_title(f"(2) {title}", timeout=10_000)
-    screenshot(page, "widget-title-unread-desktop")
+    screenshot(page, f"widget-title-unread-{view}")
     launcher.click()
     expect(page).to_have_title(title)
     expect(page.locator(".msg-coordinator")).to_have_count(2)
@@ -347,9 +352,12 @@ def test_a_care_team_reply_shows_in_the_page_title(service: LiveService, browser
 # ---------------------------------------------------------------------- 12: widget basics
 
 
-def test_every_message_shows_its_time_in_local_time(service: LiveService, browser: Browser):
+@pytest.mark.parametrize("view", list(VIEWS))
+def test_every_message_shows_its_time_in_local_time(
+    service: LiveService, browser: Browser, view: str
+):
     zone = "Asia/Kathmandu"  # UTC+05:45: a wrong conversion shows in the minutes
-    context, page = new_page(browser, "phone", timezone_id=zone, locale="en-GB")
+    context, page = new_page(browser, view, timezone_id=zone, locale="en-GB")
     watched = watch(page)
     open_widget(page, service.url)
     send(page, "what is PML?")
@@ -366,7 +374,7 @@ def test_every_message_shows_its_time_in_local_time(service: LiveService, browse
         utc = at.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
         expect(time).to_have_attribute("datetime", utc)
         expect(time).to_have_attribute("title", re.compile(str(at.year)))
-    screenshot(page, "widget-times-phone")
+    screenshot(page, f"widget-times-{view}")
     assert watched.errors == [] and watched.dialogs == []
     context.close()
 
@@ -507,10 +515,11 @@ def expected_source(custom: dict[str, Any]) -> str | None:
     return f"Source: {custom['source']}"
 
 
+@pytest.mark.parametrize("view", list(VIEWS))
 def test_sources_are_shown_under_the_messages_that_have_them(
-    service: LiveService, browser: Browser
+    service: LiveService, browser: Browser, view: str
 ):
-    context, page = new_page(browser, "phone")
+    context, page = new_page(browser, view)
     watched = watch(page)
     open_widget(page, service.url)
     send(page, "what is PML?")
@@ -557,7 +566,7 @@ def test_sources_are_shown_under_the_messages_that_have_them(
     expect(page.locator(".msg-source").nth(2 * len(sourced))).to_have_text(
         "Source: Serious side effects (1)"
     )
-    screenshot(page, "widget-sources-phone")
+    screenshot(page, f"widget-sources-{view}")
     assert watched.errors == [] and watched.dialogs == []
     context.close()
 
