@@ -116,6 +116,9 @@ def next_actions(facts: TurnFacts, policy: tuple[Rule, ...] = POLICY) -> tuple[s
         if candidate.matches(facts):
             chosen = candidate.then
             break
+    if facts.pending_question == WINDOW and chosen == ("action_unrecognised_screen",):
+        # The waiting symptoms are being handled: one question at a time.
+        chosen = ("utter_ask_rephrase",)
     if facts.pending_question == WINDOW and not HANDLES_WINDOW.intersection(chosen):
         if "utter_language_unsupported" not in chosen:
             chosen = (*chosen, REASK_WINDOW)

@@ -70,7 +70,6 @@ class Lexicon:
     ) -> None:
         self.phrases: list[Phrase] = []
         self.words: set[str] = set()
-        index: dict[str, set[int]] = defaultdict(set)
         for entity, synonyms in entries.items():
             for value, examples in synonyms.items():
                 for example in examples:
@@ -80,10 +79,18 @@ class Lexicon:
                     if not content:
                         continue
                     stems = tuple(key_of(word, surface_only) for word in content)
-                    phrase_id = len(self.phrases)
                     self.phrases.append(Phrase(entity, value, example, stems, frozenset(stems)))
-                    for key in stems:
-                        index[key].add(phrase_id)
+        # A phrase can only match where all its stems are present, so it is indexed under
+        # its rarest stem alone: a sentence then checks few candidates, not every phrase
+        # sharing a common word ("feel", "pain").
+        frequency: dict[str, int] = defaultdict(int)
+        for phrase in self.phrases:
+            for key in phrase.stem_set:
+                frequency[key] += 1
+        index: dict[str, list[int]] = defaultdict(list)
+        for phrase_id, phrase in enumerate(self.phrases):
+            rarest = min(phrase.stem_set, key=lambda key: (frequency[key], key))
+            index[rarest].append(phrase_id)
         self._index = dict(index)
 
     def match(
@@ -99,9 +106,9 @@ class Lexicon:
             for key in keys:
                 positions_by_key[key].append(position)
         present = set(positions_by_key)
-        candidates: set[int] = set()
-        for key in present:
-            candidates |= self._index.get(key, set())
+        candidates = sorted(  # in lexicon order: ties between matches resolve the same way
+            phrase_id for key in present for phrase_id in self._index.get(key, ())
+        )
         matches = []
         for phrase_id in candidates:
             phrase = self.phrases[phrase_id]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 
@@ -21,6 +22,14 @@ class PhraseSet:
             first: sorted(set(options), key=len, reverse=True)
             for first, options in by_first.items()
         }
+        # All phrases as one pattern over the space-joined words, longest first, so the
+        # scan runs in the regex engine (a Python loop over positions was the hot spot).
+        longest_first = sorted(
+            {option for options in self._by_first.values() for option in options},
+            key=lambda option: (-len(option), -len(" ".join(option))),
+        )
+        alternatives = "|".join(re.escape(" ".join(option)) for option in longest_first)
+        self._pattern = re.compile(rf"(?:^| )({alternatives})(?= |$)") if alternatives else None
 
     def __bool__(self) -> bool:
         return bool(self._by_first)
@@ -34,16 +43,20 @@ class PhraseSet:
         return 0
 
     def find_all(self, words: Sequence[str]) -> list[tuple[int, int]]:
-        """Non-overlapping (start, end) spans of phrases, scanning left to right."""
-        spans: list[tuple[int, int]] = []
-        position = 0
-        while position < len(words):
-            length = self.match_at(words, position)
-            if length:
-                spans.append((position, position + length))
-                position += length
-            else:
-                position += 1
+        """Non-overlapping (start, end) spans of phrases, scanning left to right, the
+        longest phrase at each position."""
+        if self._pattern is None or not words:
+            return []
+        text = " ".join(words)
+        index_at: dict[int, int] = {}
+        offset = 0
+        for index, word in enumerate(words):
+            index_at[offset] = index
+            offset += len(word) + 1
+        spans = []
+        for match in self._pattern.finditer(text):
+            start = index_at[match.start(1)]
+            spans.append((start, start + match.group(1).count(" ") + 1))
         return spans
 
     def words(self) -> set[str]:
