@@ -206,3 +206,35 @@ def test_ordinary_words_are_not_red_flags(triager, text):
 def test_context_decides_the_level(triager, text, level):
     _, result = triager.assess(text, "en")
     assert result.level == level, result.categories
+
+
+@pytest.mark.parametrize(
+    ("text", "concepts"),
+    [
+        ("D&V since yesterday", ["diarrhoea", "vomiting"]),
+        ("n + v all night", ["nausea", "vomiting"]),
+        ("SOB on exertion", ["breathing_difficulty"]),
+        ("I sob every night", []),  # crying, written in lower case
+        ("HA 3/7", ["headache"]),
+        ("ha ha very funny", []),
+    ],
+)
+def test_clinical_shorthand_is_read_as_written(triager, text, concepts):
+    parse = triager.parse(text)
+    assert [m.concept for m in parse.symptoms if m.present] == concepts
+    for mention in parse.symptoms:  # spans still point into the text as written
+        assert text[mention.start : mention.end] == mention.text
+
+
+def test_shorthand_durations_read_as_words(triager):
+    from app.nlu.text import tokenize
+
+    rules = triager.nlu.models["en"].extractor.rules
+    tokens = tokenize(
+        "rash for 2/52, HA 3/7",
+        normalize=rules.normalize,
+        sentence_breaks=rules.sentence_breaks,
+        shorthand=rules.shorthand,
+    )
+    words = [t.text for t in tokens if t.is_word]
+    assert words == ["rash", "for", "2", "weeks", "headache", "3", "days"]

@@ -68,6 +68,11 @@ class ContextRules:
             self.surface_only = frozenset(data.get("surface_only") or [])
             self.gap_barriers = frozenset(data.get("gap_barriers") or [])
             self.sentence_breaks = frozenset(data["sentence_breaks"])
+            # Shorthand matched in the text as written (case matters): pattern -> words.
+            self.shorthand = [
+                (re.compile(pattern), str(words))
+                for pattern, words in (data.get("shorthand") or {}).items()
+            ]
             self.terminators = PhraseSet(data["terminators"], self.normalize)
             self.cues = {flag: self._cue(flag, data["cues"][flag]) for flag in FLAGS}
             modifiers = data["modifiers"]

@@ -113,6 +113,7 @@ class Extractor:
             normalize=self.rules.normalize,
             sentence_breaks=self.rules.sentence_breaks,
             correct=self.speller.correct,
+            shorthand=self.rules.shorthand,
         )
         sentences: dict[int, list[Token]] = defaultdict(list)
         for token in tokens:

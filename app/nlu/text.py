@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -58,12 +58,20 @@ def tokenize(
     normalize: Mapping[str, str],
     sentence_breaks: frozenset[str],
     correct: Callable[[str], str] | None = None,
+    shorthand: Sequence[tuple[re.Pattern[str], str]] = (),
 ) -> list[Token]:
     """Split text into normalised tokens, numbering sentences.
 
-    `correct` maps an unknown word to its corrected spelling (or itself).
+    `correct` maps an unknown word to its corrected spelling (or itself); `shorthand`
+    patterns ("D&V", "3/7", "SOB") stand for the words given, spanning what they matched.
     """
     text = clean(text)
+    expansions: dict[int, tuple[int, str]] = {}  # start -> (end, words)
+    for pattern, words in shorthand:
+        for found in pattern.finditer(text):
+            if not any(s <= found.start() < e for s, (e, _) in expansions.items()):
+                expansions[found.start()] = (found.end(), found.expand(words))
+    skip_until = -1
     tokens: list[Token] = []
     sentence = 0
     previous_end = 0
@@ -71,9 +79,18 @@ def tokenize(
     for match in _TOKEN_RE.finditer(text):
         raw = match.group()
         start, end = match.span()
+        if start < skip_until:
+            continue
         if tokens and "\n" in text[previous_end:start]:
             sentence += 1
         previous_end = end
+        if start in expansions:
+            skip_until, words = expansions[start]
+            for word in words.split():
+                for part in _split_word(word.casefold(), normalize):
+                    tokens.append(Token(part, start, skip_until, sentence, True))
+            previous_end = skip_until
+            continue
         lowered = raw.casefold()
         if not (lowered[0].isalnum()):
             tokens.append(Token(lowered, start, end, sentence, False))
