@@ -120,3 +120,16 @@ def test_rasa_run_actions_registers_the_package_as_rasa_sdk_does():
     executor = ActionExecutor()
     executor.register_package("actions")
     assert set(executor.actions) == set(default_domain().actions)
+
+
+async def test_health_answers_like_rasa_sdk(client):
+    response = await client.get("/health")
+    assert response.status_code == 200 and response.json() == {"status": "ok"}
+
+
+def test_button_payloads_are_escaped_for_rasa_and_sent_unescaped():
+    """domain.yml writes literal braces as {{ }} (Rasa fills {name} in responses)."""
+    raw = default_domain().responses["utter_ask_infusion_window"][0]["buttons"][0]["payload"]
+    assert raw == '/inform_infusion_timing{{"infusion_window": "during"}}'
+    sent = default_domain().render("utter_ask_infusion_window")["buttons"][0]["payload"]
+    assert sent == '/inform_infusion_timing{"infusion_window": "during"}'

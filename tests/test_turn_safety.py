@@ -360,3 +360,14 @@ async def test_bot_messages_name_the_document_they_quote(triager, tmp_path):
         assert all(m["custom"]["document"] == title for m in quoting)
         stored = await all_rows(app, Message, Message.role == "bot")
         assert any((m.custom or {}).get("document") == title for m in stored)
+
+
+async def test_the_rest_channel_health_follows_its_setting(triager, tmp_path):
+    for mode, status in (("off", 404), ("open", 200)):
+        async with running_app(
+            triager, f"sqlite+aiosqlite:///{tmp_path}/{mode}.db", rest_channel=mode
+        ) as (_, http):
+            response = await http.get("/webhooks/rest/")
+            assert response.status_code == status
+            if status == 200:
+                assert response.json() == {"status": "ok"}

@@ -16,6 +16,12 @@ from rasa_sdk.interfaces import (
 router = APIRouter(tags=["action server"])
 
 
+@router.get("/health")
+async def health() -> dict[str, str]:
+    """rasa-sdk's action server health check."""
+    return {"status": "ok"}
+
+
 @router.get("/actions")
 async def list_actions(request: Request) -> list[dict[str, str]]:
     executor = request.app.state.dialogue.executor

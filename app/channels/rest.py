@@ -51,6 +51,12 @@ def trusted_caller(request: Request, authorization: Annotated[str | None, Header
             )
 
 
+@router.get("/webhooks/rest/", dependencies=[Depends(trusted_caller)])
+async def rest_health() -> dict[str, str]:
+    """Rasa's channel health check (answers only where the channel is on)."""
+    return {"status": "ok"}
+
+
 @router.post("/webhooks/rest/webhook", dependencies=[Depends(trusted_caller)])
 async def rest_webhook(
     body: RestMessage, conversations: ConversationsDep, outbox: OutboxDep

@@ -52,10 +52,19 @@ class Domain:
         variant = variants[0]
         message: dict[str, Any] = {"text": variant.get("text", "")}
         if variant.get("buttons"):
-            message["buttons"] = [dict(b) for b in variant["buttons"]]
+            message["buttons"] = [
+                {**b, "payload": unescape_braces(str(b.get("payload", "")))}
+                for b in variant["buttons"]
+            ]
         if variant.get("custom"):
             message["custom"] = dict(variant["custom"])
         return message
+
+
+def unescape_braces(text: str) -> str:
+    """Rasa fills `{name}` in responses, so literal braces are written `{{` and `}}`
+    (a button payload's JSON entities); as sent, they are single."""
+    return text.replace("{{", "{").replace("}}", "}")
 
 
 def load_domain(path: Path = DOMAIN_PATH) -> Domain:
