@@ -8,10 +8,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, HTTPException, Request
-from fastapi.exception_handlers import (
-    http_exception_handler,
-    request_validation_exception_handler,
-)
+from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
@@ -186,7 +183,13 @@ def create_app(settings: Settings | None = None, triager: Triager | None = None)
                 for e in error.errors()
             )
             return coordinator_pages.error_page(request, HTTPException(422, problems))
-        return await request_validation_exception_handler(request, error)
+        # Where and why, never the submitted value: it is patient text (and NaN or a lone
+        # surrogate in it cannot even be written back as JSON).
+        problems = [
+            {"loc": list(e.get("loc", ())), "msg": e.get("msg", ""), "type": e.get("type", "")}
+            for e in error.errors()
+        ]
+        return JSONResponse({"detail": problems}, status_code=422)
 
     app.include_router(triage.router)
     app.include_router(rest.router)

@@ -129,3 +129,25 @@ async def test_chinese_is_not_yet_supported_and_says_so(client):
     response = await client.post("/api/triage", json={"text": "我头疼", "lang": "zh"})
     assert response.status_code == 422
     assert "not supported" in response.json()["detail"]
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b'{"text": NaN}',
+        b'{"text": Infinity}',
+        b'{"text": "\\ud800 my eyes are yellow"}',
+        b'{"text": ["my eyes are yellow"]}',
+        b'{"text": {"said": "my eyes are yellow"}}',
+    ],
+)
+async def test_bad_values_get_a_reason_and_never_the_text_back(client, body):
+    for path, key in (("/api/triage", "text"), ("/webhooks/rest/webhook", "message")):
+        payload = body.replace(b'"text"', f'"sender": "p", "{key}"'.encode())
+        if path == "/api/triage":
+            payload = body
+        response = await client.post(
+            path, content=payload, headers={"content-type": "application/json"}
+        )
+        assert response.status_code == 422, (path, response.text)
+        assert "yellow" not in response.text and response.json()["detail"][0]["loc"]
