@@ -371,3 +371,21 @@ async def test_the_rest_channel_health_follows_its_setting(triager, tmp_path):
             assert response.status_code == status
             if status == 200:
                 assert response.json() == {"status": "ok"}
+
+
+async def test_alert_ids_beyond_the_database_integer_are_refused(triager, database_url):
+    async with running_app(triager, database_url) as (app, http):
+        token = await coordinator_token(app)
+        for alert_id in ("9223372036854775808", "2147483648", "0", "-1"):
+            response = await http.post(
+                f"/api/coordinator/alerts/{alert_id}/acknowledge",
+                json={},
+                headers={"Authorization": f"Bearer {token}"},
+            )
+            assert response.status_code == 422, (alert_id, response.text)
+        missing = await http.post(
+            "/api/coordinator/alerts/2147483647/acknowledge",
+            json={},
+            headers={"Authorization": f"Bearer {token}"},
+        )
+        assert missing.status_code == 404

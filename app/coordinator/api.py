@@ -12,6 +12,7 @@ from app.coordinator import casework
 from app.coordinator.auth import ApiUser, sessions
 from app.coordinator.operations import (
     AlertChange,
+    AlertId,
     ListQuery,
     TextBody,
     change_alert,
@@ -52,14 +53,14 @@ async def alerts(
 
 @router.post("/alerts/{alert_id}/acknowledge")
 async def acknowledge(
-    request: Request, user: ApiUser, alert_id: int, body: AlertChange | None = None
+    request: Request, user: ApiUser, alert_id: AlertId, body: AlertChange | None = None
 ) -> dict[str, Any]:
     return await change_alert(request, user, alert_id, "acknowledge", body)
 
 
 @router.post("/alerts/{alert_id}/resolve")
 async def resolve(
-    request: Request, user: ApiUser, alert_id: int, body: AlertChange | None = None
+    request: Request, user: ApiUser, alert_id: AlertId, body: AlertChange | None = None
 ) -> dict[str, Any]:
     return await change_alert(request, user, alert_id, "resolve", body)
 

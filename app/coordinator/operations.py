@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Any, Literal
 
-from fastapi import HTTPException, Request, status
+from fastapi import HTTPException, Path, Request, status
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -20,6 +20,10 @@ from app.replay.transcripts import ConversationNotFound, export_fixture
 NoteText = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=1, max_length=casework.MAX_NOTE_CHARS)
 ]
+
+
+# Alert ids are database integers (32-bit on PostgreSQL): larger ones are refused up front.
+AlertId = Annotated[int, Path(ge=1, le=2_147_483_647, description="The alert's id.")]
 
 
 class AlertChange(BaseModel):

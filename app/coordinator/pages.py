@@ -31,6 +31,7 @@ from app.coordinator.auth import (
 )
 from app.coordinator.operations import (
     AlertChange,
+    AlertId,
     ListQuery,
     TextBody,
     change_alert,
@@ -236,12 +237,12 @@ async def _alert_form(request: Request, submitted: DashboardForm, alert_id: int,
 
 
 @router.post("/alerts/{alert_id}/acknowledge")
-async def acknowledge(request: Request, submitted: DashboardForm, alert_id: int) -> Response:
+async def acknowledge(request: Request, submitted: DashboardForm, alert_id: AlertId) -> Response:
     return await _alert_form(request, submitted, alert_id, "acknowledge")
 
 
 @router.post("/alerts/{alert_id}/resolve")
-async def resolve(request: Request, submitted: DashboardForm, alert_id: int) -> Response:
+async def resolve(request: Request, submitted: DashboardForm, alert_id: AlertId) -> Response:
     return await _alert_form(request, submitted, alert_id, "resolve")
 
 
