@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from app.nlu.timing import duration_hours
+from app.nlu.context import load_rules
+from app.nlu.timing import TimeWords
 from app.triager import Triager
+
+duration_hours = TimeWords.from_config(load_rules("en").time_words).duration_hours
 
 
 def flags(triager: Triager, text: str, concept: str) -> set[str]:

@@ -23,11 +23,6 @@ UNSUPPORTED_LANGUAGE = "unsupported_language"
 DECISION_KEY = "triage_decision"  # where the decision rides in the tracker's latest message
 ANSWER_INTENTS = frozenset({"affirm", "deny", "inform_infusion_timing"})
 _PAYLOAD = re.compile(r"^/(?P<intent>[A-Za-z_][\w-]*)(?P<entities>\{.*\})?\s*$", re.DOTALL)
-# "not sure" is no answer to the timing question: ask again rather than assume "no".
-UNSURE_ANSWERS = (
-    "not sure", "don't know", "dont know", "do not know", "dunno", "no idea", "what do you mean",
-    "not certain", "can't remember", "cant remember", "?",
-)  # fmt: skip
 
 
 @dataclass
@@ -99,7 +94,11 @@ def parse_payload(text: str) -> tuple[str, list[dict[str, Any]]] | None:
 
 
 def _window_answer(
-    intent: str, entities: list[dict[str, Any]], message: MessageParse | None, text: str
+    intent: str,
+    entities: list[dict[str, Any]],
+    message: MessageParse | None,
+    text: str,
+    unsure: tuple[str, ...],
 ) -> str | None:
     """The infusion window an answer gives, or None when it gives none or is unclear."""
     for entity in entities:
@@ -109,14 +108,21 @@ def _window_answer(
         # "when is my next infusion due?" asks something else; it answers nothing.
         if not (message.is_question and intent not in ANSWER_INTENTS):
             return message.infusion_window
-    if _unsure(text):
+    if _unsure(text, unsure):
         return None
     # The question asks whether the infusion is running or ended less than 2 hours ago.
     return {"affirm": "during", "deny": "later"}.get(intent)
 
 
-def _unsure(text: str) -> bool:
-    return any(cue in text.casefold() for cue in UNSURE_ANSWERS)
+def _unsure_answers(triager: Triager, message: MessageParse | None) -> tuple[str, ...]:
+    """The "not sure" answers of the message's language (its rule file's unsure_answers)."""
+    lang = message.lang if message else "en"  # a button payload has no language
+    return triager.nlu.models[lang].extractor.rules.unsure_answers
+
+
+def _unsure(text: str, unsure: tuple[str, ...]) -> bool:
+    # "not sure" is no answer to the timing question: ask again rather than assume "no".
+    return any(cue in text.casefold() for cue in unsure)
 
 
 def _waiting(slots: dict[str, Any]) -> list[SymptomMention]:
@@ -168,7 +174,8 @@ def decide(triager: Triager, text: str, slots: dict[str, Any]) -> TurnDecision:
         return TurnDecision(parse, intent, result, new_symptoms=bool(own), mentions=mentions)
 
     # A timing question is open: the waiting symptoms count with this message's.
-    answer = _window_answer(intent, entities, message, text)
+    unsure = _unsure_answers(triager, message)
+    answer = _window_answer(intent, entities, message, text, unsure)
     shift = max(m.end for m in waiting) + 1
     added = [_shifted(m, shift) for m in (message.symptoms if message else [])]
     merged = MessageParse(
@@ -190,7 +197,7 @@ def decide(triager: Triager, text: str, slots: dict[str, Any]) -> TurnDecision:
         result = triage(merged, protocol)
         return TurnDecision(parse, intent, result, new_symptoms=True, mentions=mentions)
     # Not an answer and nothing new to triage: what the message itself asks or says.
-    unclear = intent in ANSWER_INTENTS or _unsure(text)
+    unclear = intent in ANSWER_INTENTS or _unsure(text, unsure)
     return TurnDecision(parse, intent, alone, unclear_answer=unclear, mentions=mentions)
 
 

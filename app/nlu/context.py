@@ -14,10 +14,6 @@ from app.nlu.text import Token, normalize_phrase
 
 CONTEXT_DIR = Path(__file__).resolve().parent / "context"
 FLAGS = ("negated", "hypothetical", "historical", "family", "uncertain")
-QUESTION_STARTS = frozenset(
-    "what how can could does do is are will would should when why which who where has have "
-    "am did shall may".split()
-)
 _YEAR_RE = re.compile(r"^(19[5-9]\d|20[0-2]\d)$")
 
 
@@ -86,6 +82,21 @@ class ContextRules:
             self.prolonged_patterns = list(modifiers.get("prolonged_patterns") or [])
             self.severe_patterns = list(modifiers.get("severe_patterns") or [])
             self.infusion_window: dict[str, Any] = data["infusion_window"]
+            # Amounts of time and clock times (app/nlu/timing.py TimeWords).
+            self.time_words: dict[str, Any] = data["time_words"]
+            # Words that make a number a body temperature ("temp 37.2").
+            self.fever_words = frozenset(data["fever_words"])
+            # A number followed by one of these is no temperature ("38 years", "40 mg").
+            self.not_temperature_after = re.compile(
+                rf"^\s*(?:{'|'.join(data['not_temperature_after'])})\b", re.IGNORECASE
+            )
+            # Answers that say the patient does not know ("not sure", "no idea").
+            self.unsure_answers = tuple(str(answer) for answer in data["unsure_answers"])
+            # A sentence opening with one of these words is a question.
+            self.question_starts = frozenset(data["question_starts"])
+            # "when i was 6", "aged twelve": an age the person has passed.
+            self.age_leads = tuple(tuple(lead.split()) for lead in data["age_leads"])
+            self.age_numbers = frozenset(data["age_numbers"])
             # "did I have a fit? no." - a whole sentence that only answers no
             self.negative_answers = frozenset(
                 " ".join(normalize_phrase(answer, self.normalize))
@@ -168,7 +179,7 @@ class ContextRules:
                 if _YEAR_RE.match(word):
                     found.append(self._scope(words, rule, "backward", position, position + 1))
         if rule.age_pattern:
-            for start, end in _age_mentions(words):
+            for start, end in _age_mentions(words, self.age_leads, self.age_numbers):
                 found.append(self._scope(words, rule, "backward", start, end))
                 found.append(self._scope(words, rule, "forward", start, end))
         return found
@@ -219,33 +230,29 @@ class ContextRules:
         )
 
 
-_AGE_LEADS = (("when", "i", "was"), ("aged",), ("at", "age"), ("age",), ("at", "the", "age", "of"))
-_SMALL_NUMBERS = frozenset(
-    "one two three four five six seven eight nine ten eleven twelve thirteen fourteen "
-    "fifteen sixteen seventeen eighteen nineteen twenty".split()
-)
-
-
-def _age_mentions(words: list[str]) -> list[tuple[int, int]]:
+def _age_mentions(
+    words: list[str], leads: tuple[tuple[str, ...], ...], numbers: frozenset[str]
+) -> list[tuple[int, int]]:
     """Spans like "when i was 6" / "aged twelve": an age the person has passed."""
     spans = []
     for position in range(len(words)):
-        for lead in _AGE_LEADS:
+        for lead in leads:
             end = position + len(lead)
             if tuple(words[position:end]) == lead and end < len(words):
                 number = words[end]
-                if number.isdigit() or number in _SMALL_NUMBERS:
+                if number.isdigit() or number in numbers:
                     spans.append((position, end + 1))
     return spans
 
 
-def is_question(tokens: list[Token]) -> bool:
-    """A sentence is a question when it ends in '?' or opens with a question word."""
+def is_question(tokens: list[Token], starts: frozenset[str]) -> bool:
+    """A sentence is a question when it ends in '?' or opens with a question word (one of
+    `starts`, the rule file's question_starts)."""
     words = [token.text for token in tokens]
     if "?" in words:
         return True
     first_words = [token.text for token in tokens if token.is_word][:1]
-    return bool(first_words) and first_words[0] in QUESTION_STARTS
+    return bool(first_words) and first_words[0] in starts
 
 
 def load_rules(lang: str, root: Path = CONTEXT_DIR) -> ContextRules:

@@ -13,21 +13,14 @@ from app.nlu.spelling import SpellingCorrector
 from app.nlu.text import Token, normalize_phrase, stem, tokenize
 from app.nlu.timing import (
     DEFAULT_THRESHOLDS,
-    DURATION,
     Thresholds,
+    TimeWords,
     TimingRules,
-    duration_hours,
     temperature_value,
 )
 from app.nlu.training_data import TrainingData
 
 CONDITION_PREFIX = "condition_"  # lookups naming a category's conditions
-_FEVER_WORDS = frozenset({"temp", "temperature", "fever", "thermometer", "degrees", "feverish"})
-_NOT_TEMPERATURE_AFTER = re.compile(
-    r"^\s*(?:years?|yrs?|weeks?|wks?|days?|months?|mg|kg|%|minutes?|mins?|hours?|hrs?|"
-    r"lbs?|st|times|x|infusions?|doses?|am|pm|yo|y/o)\b",
-    re.IGNORECASE,
-)
 
 
 @dataclass(slots=True)
@@ -96,10 +89,12 @@ class Extractor:
             for table, names in data.lookups.items()
             if table.startswith(CONDITION_PREFIX)
         ]
-        self.timing = TimingRules.from_config(rules.infusion_window, thresholds)
+        self.timing = TimingRules.from_config(
+            rules.infusion_window, thresholds, words=TimeWords.from_config(rules.time_words)
+        )
         self.severe_patterns = [re.compile(p) for p in rules.severe_patterns]
         self.prolonged_patterns = [re.compile(p) for p in rules.prolonged_patterns]
-        duration = f"(?P<dur>{DURATION})"
+        duration = f"(?P<dur>{self.timing.words.duration})"
         self.long_duration = [
             re.compile(pattern.replace("DUR", duration)) for pattern in rules.long_duration_patterns
         ]
@@ -127,7 +122,7 @@ class Extractor:
         previous_hypothetical = False
         asked: list[SymptomMention] = []  # the symptoms of a question just asked
         for sentence_tokens in sentences.values():
-            sentence_question = is_question(sentence_tokens)
+            sentence_question = is_question(sentence_tokens, self.rules.question_starts)
             question = question or sentence_question
             found_symptoms, found_topics, (severe, prolonged, hypothetical) = self._sentence(
                 text, sentence_tokens, is_question=sentence_question, patient_proxy=proxy
@@ -202,7 +197,7 @@ class Extractor:
                 for m in matches
                 if m.phrase.value == "fever"
                 and len(m.positions) == 1
-                and words[m.first] in _FEVER_WORDS
+                and words[m.first] in self.rules.fever_words
             }
         if not matches:
             hypothetical = bool(
@@ -277,7 +272,7 @@ class Extractor:
         limit = self.rules.long_duration_days * 24
         for pattern in self.long_duration:
             for match in pattern.finditer(sentence):
-                hours = duration_hours(match.group("dur"))
+                hours = self.timing.words.duration_hours(match.group("dur"))
                 if hours is not None and hours > limit:
                     return True
         return False
@@ -308,13 +303,13 @@ class Extractor:
     def _temperatures(self, text: str, tokens: list[Token]) -> dict[int, bool]:
         """Positions of written temperatures in a sentence ("38.4", "101F"): fever or not."""
         readings: dict[int, bool] = {}
-        fever_word = any(token.text in _FEVER_WORDS for token in tokens)
+        fever_word = any(token.text in self.rules.fever_words for token in tokens)
         for position, token in enumerate(tokens):
             if not token.text[:1].isdigit():
                 continue
             for pattern in self.temperature_patterns:
                 match = pattern.match(text, token.start)
-                if match is None or _NOT_TEMPERATURE_AFTER.match(text, match.end()):
+                if match is None or self.rules.not_temperature_after.match(text, match.end()):
                     continue
                 reading = match.group().strip()
                 number = re.match(r"\d+(?:[.,]\d+)?", reading)

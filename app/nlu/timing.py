@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from fractions import Fraction
 from typing import Any
 
 from app.nlu.text import clean
@@ -11,110 +12,149 @@ from app.nlu.text import clean
 # The infusion window of protocol rule 5: during the infusion or up to 2 hours after it.
 WINDOWS = ("during", "within_2h", "later", "unknown")
 
-_NUMBER_WORDS = {
-    "a": 1, "an": 1, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6,
-    "seven": 7, "eight": 8, "nine": 9, "ten": 10, "eleven": 11, "twelve": 12, "fifteen": 15,
-    "twenty": 20, "thirty": 30, "forty": 40, "fifty": 50, "half an": 0.5, "a few": 3,
-    "a couple of": 2, "couple of": 2, "several": 4, "few": 3, "couple": 2,
-}  # fmt: skip
-_UNIT_HOURS = {
-    "minute": 1 / 60, "minutes": 1 / 60, "min": 1 / 60, "mins": 1 / 60,
-    "hour": 1, "hours": 1, "h": 1, "day": 24, "days": 24, "week": 168, "weeks": 168,
-    "fortnight": 336, "our": 1, "ours": 1, "month": 730, "months": 730, "year": 8760, "years": 8760,
-}  # fmt: skip
-_NUMBER = r"\d+(?:[.,]\d+)?|half an|a few|a couple of|couple of|several|an?|" + "|".join(
-    sorted(
-        (w for w in _NUMBER_WORDS if " " not in w and w not in {"a", "an"}), key=len, reverse=True
-    )
-)
-# "an our ago": voice typing writes "hour" as "our"
-DURATION = (
-    rf"(?P<num>{_NUMBER})(?P<and_half> and a half)?\s*(?:-|to)?\s*(?:\d+\s*)?"
-    rf"(?P<unit>minutes?|mins?|hours?|ours?|h|days?|weeks?|fortnight|months?|years?)"
-    r"(?P<half> and a half)?"
-)
-_DURATION_RE = re.compile(rf"\b{DURATION}\b|\b(?P<fortnight>a fortnight)\b")
+HOURS_PER_MONTH = 730  # months_since_stopped is in months of 730 hours
 
 
-def duration_hours(text: str) -> float | None:
-    """Hours in the first amount of time written in `text` ("40 minutes" -> 0.67)."""
-    match = _DURATION_RE.search(text)
-    if match is None:
+def _alternatives(words: Any) -> str:
+    """A regex matching any of the words, longest first (so "a couple of" before "a")."""
+    return "|".join(re.escape(str(word)) for word in sorted(words, key=len, reverse=True))
+
+
+def _hours(value: Any) -> float:
+    """A unit's length in hours: a number or a fraction such as "1/60"."""
+    if isinstance(value, str) and "/" in value:
+        numerator, denominator = value.split("/")
+        return float(Fraction(int(numerator), int(denominator)))
+    if not isinstance(value, int | float):
+        raise ValueError(f"time_words.units: {value!r} is not a number of hours")
+    return value
+
+
+@dataclass(frozen=True)
+class TimeWords:
+    """A language's amounts of time and clock times (the `time_words` of its rule file)."""
+
+    numbers: dict[str, float]
+    units: dict[str, float]
+    clock_hours: dict[str, int]
+    clock_minutes: dict[str, int]
+    minutes_to: frozenset[str]
+    pm: frozenset[str]
+    duration: str  # the pattern of an amount of time (DUR in the rule files)
+    duration_re: re.Pattern[str]
+    ended_at: re.Pattern[str]
+    started_at: re.Pattern[str]
+    now_is: re.Pattern[str]
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any]) -> TimeWords:
+        numbers = {str(k): v for k, v in config["numbers"].items()}
+        units = {str(k): _hours(v) for k, v in config["units"].items()}
+        clock_hours = {str(k): int(v) for k, v in config["clock_hours"].items()}
+        clock_minutes = {str(k): int(v) for k, v in config["clock_minutes"].items()}
+        half = re.escape(config["and_a_half"])
+        duration = (
+            rf"(?P<num>\d+(?:[.,]\d+)?|{_alternatives(numbers)})(?P<and_half>{half})?"
+            rf"\s*{config['range']}?\s*(?:\d+\s*)?"
+            rf"(?P<unit>{_alternatives(units)})(?P<half>{half})?"
+        )
+        hour = rf"(?:\d{{1,2}}|{_alternatives(clock_hours)})"
+        clock = (
+            rf"(?:(?P<m>{_alternatives(clock_minutes)})"
+            rf" (?P<rel>{_alternatives(config['minutes_past'] + config['minutes_to'])})"
+            rf" (?P<h1>{hour})"
+            rf"|(?:{_alternatives(config['half_past'])}) (?P<h6>{hour})\b"
+            rf"|(?P<h2>\d{{1,2}})(?:[:.](?P<mm>\d{{2}}))? ?"
+            rf"(?P<ap>{_alternatives(config['am'] + config['pm'])})"
+            rf"|(?P<h3>\d{{1,2}})[:.](?P<mm3>\d{{2}})"
+            rf"|(?P<h4>{hour}) {config['oclock']}"
+            rf"|(?P<noon>{_alternatives(config['noon'])})"
+            rf"|(?P<midnight>{_alternatives(config['midnight'])}))"
+        )
+
+        def compile_clock(key: str) -> re.Pattern[str]:
+            return re.compile(str(config[key]).replace("CLOCK", clock))
+
+        return cls(
+            numbers=numbers,
+            units=units,
+            clock_hours=clock_hours,
+            clock_minutes=clock_minutes,
+            minutes_to=frozenset(config["minutes_to"]),
+            pm=frozenset(config["pm"]),
+            duration=duration,
+            duration_re=re.compile(rf"\b{duration}\b"),
+            ended_at=compile_clock("ended_at"),
+            started_at=compile_clock("started_at"),
+            now_is=compile_clock("now_is"),
+        )
+
+    def duration_hours(self, text: str) -> float | None:
+        """Hours in the first amount of time written in `text` ("40 minutes" -> 0.67)."""
+        match = self.duration_re.search(text)
+        if match is None:
+            return None
+        number = match.group("num")
+        value = self.numbers.get(number)
+        if value is None:
+            value = float(number.replace(",", "."))
+        if match.group("half") or match.group("and_half"):  # "an hour and a half"
+            value += 0.5
+        return value * self.units[match.group("unit")]
+
+    def hours_since_clock_end(self, text: str, infusion_hours: float = 1.0) -> float | None:
+        """From "it finished at 2pm and it's now ten past three": hours between the two
+        (from a start time, "it went up at 9.30", the hours since its expected end)."""
+        ended = self.ended_at.search(text)
+        if ended is None:
+            started = self.started_at.search(text)
+            if started is None:
+                return None
+            since_start = self._hours_between(started, text)
+            return None if since_start is None else max(0.0, since_start - infusion_hours)
+        return self._hours_between(ended, text)
+
+    def _hours_between(self, ended: re.Match[str], text: str) -> float | None:
+        """Hours from the clock time in `ended` to the "it's now ..." time after it."""
+        now = None
+        for candidate in self.now_is.finditer(text, ended.end()):
+            now = candidate
+            break
+        if now is None:
+            return None
+        start, end = self._clock_minutes(ended), self._clock_minutes(now)
+        if start is None or end is None or start[0] is None or end[0] is None:
+            return None
+        cycle = 1440 if (start[1] and end[1]) else 720
+        return ((end[0] - start[0]) % cycle) / 60
+
+    def _clock_minutes(self, match: re.Match[str]) -> tuple[int, bool] | None:
+        """Minutes after midnight (mod 12 h when am/pm is not given), and whether am/pm was."""
+        g = match.groupdict()
+
+        def hour(value: str) -> int:
+            return self.clock_hours.get(value) or int(value)
+
+        if g["noon"]:
+            return 12 * 60, True
+        if g.get("midnight"):
+            return 0, True
+        if g["m"]:
+            base, minutes = hour(g["h1"]) * 60, self.clock_minutes[g["m"]]
+            return (base - minutes if g["rel"] in self.minutes_to else base + minutes) % 720, False
+        if g["h2"]:
+            h = int(g["h2"]) % 12 + (12 if g["ap"] in self.pm else 0)
+            return h * 60 + int(g["mm"] or 0), True
+        if g["h3"]:
+            h = int(g["h3"])
+            return (h * 60 + int(g["mm3"])) if h < 24 else None, h > 12
+        if g["h4"]:
+            return hour(g["h4"]) % 12 * 60, False
+        if g.get("h6"):  # British "half 3" = 3:30
+            return (hour(g["h6"]) % 12 * 60 + 30), False
+        if g.get("h5"):
+            return int(g["h5"]) % 12 * 60, False
         return None
-    if match.group("fortnight"):
-        return _UNIT_HOURS["fortnight"]
-    number = match.group("num")
-    value = _NUMBER_WORDS.get(number)
-    if value is None:
-        value = float(number.replace(",", "."))
-    if match.group("half") or match.group("and_half"):  # "an hour and a half", "2 and a half"
-        value += 0.5
-    return value * _UNIT_HOURS[match.group("unit")]
-
-
-_HOUR_WORDS = {
-    "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8,
-    "nine": 9, "ten": 10, "eleven": 11, "twelve": 12, "noon": 12, "midday": 12, "midnight": 12,
-}  # fmt: skip
-_MINUTE_WORDS = {"five": 5, "ten": 10, "quarter": 15, "twenty": 20, "twenty five": 25, "half": 30}
-_HOUR = r"(?:\d{1,2}|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|midnight)"
-CLOCK = (
-    rf"(?:(?P<m>twenty five|five|ten|quarter|twenty|half) (?P<rel>past|after|to) (?P<h1>{_HOUR})"
-    rf"|half (?P<h6>{_HOUR})\b"
-    rf"|(?P<h2>\d{{1,2}})(?:[:.](?P<mm>\d{{2}}))? ?(?P<ap>am|pm|a\.m\.|p\.m\.)"
-    rf"|(?P<h3>\d{{1,2}})[:.](?P<mm3>\d{{2}})"
-    rf"|(?P<h4>{_HOUR}) o'?clock|(?P<noon>noon|midday|lunchtime|lunch time)|(?P<midnight>midnight))"
-)
-# When it ended, a bare hour is enough ("the bag finished at 2").
-_ENDED_AT = re.compile(
-    r"\b(?:ended|finished|stopped|done|over|came off|come off|unhooked|disconnected|out)"
-    r"(?: me| him| her| my| the)?(?: drip| infusion| tysabri| tyruko)?"
-    rf" (?:at|around|about|by|just after|just before) (?:about )?(?:{CLOCK}|(?P<h5>\d{{1,2}})\b)"
-)
-# "drip went up at 9.30, it's 10.15": the infusion takes about 1 hour (the document), so
-# a start time counts as an end time one hour later.
-_STARTED_AT = re.compile(
-    r"(?:\b(?:drip|infusion|bag|tysabri|tyruko|natalizumab|it)(?: was| got)?"
-    r" (?:went up|started|began|was put up|put up|going in|hooked up|connected)"
-    # "went in at 1, ..." / "started at 10, ...": a clause with no symptom as its subject
-    r"|(?:^|[,.;!?(] ?|\b(?:i|we|they)(?: was| were)? )"
-    r"(?:went in|got hooked up|was hooked up|hooked me up|started me|started|began|got started))"
-    rf" (?:at|around|about|just after|just before) (?:about )?(?:{CLOCK}|(?P<h5>\d{{1,2}})\b)"
-)
-# "it's 10.15 now"; also when the symptom began after it: "itchy since lunchtime"
-_NOW_IS = re.compile(
-    r"\b(?:it'?s|it is|its|now|since|from|started at|began at)"
-    rf"(?: now)?(?: at)?(?: just)?(?: gone)? (?:about |around )?{CLOCK}"
-)
-
-
-def _clock_minutes(match: re.Match[str]) -> tuple[int, bool] | None:
-    """Minutes after midnight (mod 12 h when am/pm is not given), and whether am/pm was."""
-    g = match.groupdict()
-
-    def hour(value: str) -> int:
-        return _HOUR_WORDS.get(value) or int(value)
-
-    if g["noon"]:
-        return 12 * 60, True
-    if g.get("midnight"):
-        return 0, True
-    if g["m"]:
-        base, minutes = hour(g["h1"]) * 60, _MINUTE_WORDS[g["m"]]
-        return (base - minutes if g["rel"] == "to" else base + minutes) % 720, False
-    if g["h2"]:
-        h = int(g["h2"]) % 12 + (12 if g["ap"].startswith("p") else 0)
-        return h * 60 + int(g["mm"] or 0), True
-    if g["h3"]:
-        h = int(g["h3"])
-        return (h * 60 + int(g["mm3"])) if h < 24 else None, h > 12
-    if g["h4"]:
-        return hour(g["h4"]) % 12 * 60, False
-    if g.get("h6"):  # British "half 3" = 3:30
-        return (hour(g["h6"]) % 12 * 60 + 30), False
-    if g.get("h5"):
-        return int(g["h5"]) % 12 * 60, False
-    return None
 
 
 @dataclass(frozen=True)
@@ -137,34 +177,6 @@ class Thresholds:
 DEFAULT_THRESHOLDS = Thresholds()
 
 
-def hours_since_clock_end(text: str, infusion_hours: float = 1.0) -> float | None:
-    """From "it finished at 2pm and it's now ten past three": hours between the two (from
-    a start time, "it went up at 9.30", the hours since its expected end)."""
-    ended = _ENDED_AT.search(text)
-    if ended is None:
-        started = _STARTED_AT.search(text)
-        if started is None:
-            return None
-        since_start = _hours_between(started, text)
-        return None if since_start is None else max(0.0, since_start - infusion_hours)
-    return _hours_between(ended, text)
-
-
-def _hours_between(ended: re.Match[str], text: str) -> float | None:
-    """Hours from the clock time in `ended` to the "it's now ..." time after it."""
-    now = None
-    for candidate in _NOW_IS.finditer(text, ended.end()):
-        now = candidate
-        break
-    if now is None:
-        return None
-    start, end = _clock_minutes(ended), _clock_minutes(now)
-    if start is None or end is None or start[0] is None or end[0] is None:
-        return None
-    cycle = 1440 if (start[1] and end[1]) else 720
-    return ((end[0] - start[0]) % cycle) / 60
-
-
 @dataclass(frozen=True)
 class TimingRules:
     """Compiled infusion-window and stopped-treatment patterns of one language."""
@@ -174,18 +186,23 @@ class TimingRules:
     since: tuple[re.Pattern[str], ...]
     later: tuple[re.Pattern[str], ...]
     stopped: tuple[re.Pattern[str], ...]
+    words: TimeWords
     # DUR since the infusion started: within the window when DUR - infusion_hours is.
     since_start: tuple[re.Pattern[str], ...] = ()
     thresholds: Thresholds = DEFAULT_THRESHOLDS
 
     @classmethod
     def from_config(
-        cls, config: dict[str, Any], thresholds: Thresholds = DEFAULT_THRESHOLDS
+        cls,
+        config: dict[str, Any],
+        thresholds: Thresholds = DEFAULT_THRESHOLDS,
+        *,
+        words: TimeWords,
     ) -> TimingRules:
         def compile_all(key: str) -> tuple[re.Pattern[str], ...]:
             patterns = []
             for pattern in config.get(key) or []:
-                source = pattern.replace("DUR", f"(?:{DURATION})")
+                source = pattern.replace("DUR", f"(?:{words.duration})")
                 try:
                     patterns.append(re.compile(source))
                 except re.error as error:
@@ -200,6 +217,7 @@ class TimingRules:
             since_start=compile_all("since_start_patterns"),
             later=compile_all("later"),
             stopped=compile_all("stopped_patterns"),
+            words=words,
             thresholds=thresholds,
         )
 
@@ -214,18 +232,18 @@ class TimingRules:
             found.add("within_2h")
         for pattern in self.since:
             for match in pattern.finditer(text):
-                hours = duration_hours(match.group())
+                hours = self.words.duration_hours(match.group())
                 if hours is not None:
                     found.add("within_2h" if hours <= limit else "later")
         for pattern in self.since_start:
             for match in pattern.finditer(text):
-                hours = duration_hours(match.group())
+                hours = self.words.duration_hours(match.group())
                 if hours is not None:
                     ended = hours - self.thresholds.infusion_hours
                     found.add("during" if ended < 0 else "within_2h" if ended <= limit else "later")
         if any(p.search(text) for p in self.later):
             found.add("later")
-        clock = hours_since_clock_end(
+        clock = self.words.hours_since_clock_end(
             clean(raw).lower() if raw else text, self.thresholds.infusion_hours
         )
         if clock is not None:
@@ -240,9 +258,9 @@ class TimingRules:
         for pattern in self.stopped:
             match = pattern.search(text)
             if match:
-                hours = duration_hours(match.group())
+                hours = self.words.duration_hours(match.group())
                 if hours is not None:
-                    return round(hours / _UNIT_HOURS["month"], 1)
+                    return round(hours / HOURS_PER_MONTH, 1)
         return None
 
 
