@@ -95,6 +95,15 @@ def rows(page: Page) -> list[list[Any]]:
     )
 
 
+def ask_about_pml(page: Page) -> dict[str, Any]:
+    """An information question (no alert); returns the stored conversation id and token."""
+    send(page, "what is PML?")
+    expect(page.locator(".msg-bot")).to_have_count(3)
+    conversation = stored_conversation(page)
+    assert conversation
+    return conversation
+
+
 def emergency_turn(page: Page, text: str) -> None:
     """Sends `text`; answers the infusion-timing question with "running now" if it is asked."""
     send(page, text)
@@ -314,10 +323,7 @@ def test_a_care_team_reply_shows_in_the_page_title(
     context.add_init_script(VISIBILITY_SWITCH)
     watched = watch(page)
     open_widget(page, service.url)
-    send(page, "what is PML?")
-    expect(page.locator(".msg-bot")).to_have_count(3)
-    conversation = stored_conversation(page)
-    assert conversation
+    conversation = ask_about_pml(page)
     title = page.title()
     launcher = page.get_by_test_id("launcher")
 
@@ -360,10 +366,7 @@ def test_every_message_shows_its_time_in_local_time(
     context, page = new_page(browser, view, timezone_id=zone, locale="en-GB")
     watched = watch(page)
     open_widget(page, service.url)
-    send(page, "what is PML?")
-    expect(page.locator(".msg-bot")).to_have_count(3)
-    conversation = stored_conversation(page)
-    assert conversation
+    conversation = ask_about_pml(page)
     messages = history(service, conversation)
     assert len(messages) == 4
     expect(page.locator(".msg-row time")).to_have_count(len(messages))
@@ -386,10 +389,7 @@ def test_start_a_new_conversation_after_a_confirm_step(
     context, page = new_page(browser, view)
     watched = watch(page)
     open_widget(page, service.url)
-    send(page, "what is PML?")
-    expect(page.locator(".msg-bot")).to_have_count(3)
-    old = stored_conversation(page)
-    assert old
+    old = ask_about_pml(page)
 
     start_new = page.get_by_role("button", name="Start a new conversation", exact=True)
     confirm = page.get_by_test_id("confirm-new")
@@ -522,10 +522,7 @@ def test_sources_are_shown_under_the_messages_that_have_them(
     context, page = new_page(browser, view)
     watched = watch(page)
     open_widget(page, service.url)
-    send(page, "what is PML?")
-    expect(page.locator(".msg-bot")).to_have_count(3)
-    conversation = stored_conversation(page)
-    assert conversation
+    conversation = ask_about_pml(page)
     messages = history(service, conversation)
     sourced = [m for m in messages if expected_source(m.get("custom", {}))]
     assert sourced, messages  # the answers name their sections
