@@ -37,9 +37,9 @@ class ActionTriageMessage(TriageAction):
             dispatcher.utter_message(response="utter_fallback")
             return []
         events = result_events(tracker, result, self.triager)
-        if result.infusion_window != (tracker.get_slot("infusion_window") or "unknown"):
-            if result.infusion_window != "unknown":
-                events.append(SlotSet("infusion_window", result.infusion_window))
+        known = tracker.get_slot("infusion_window") or "unknown"
+        if result.infusion_window not in ("unknown", known):
+            events.append(SlotSet("infusion_window", result.infusion_window))
         self.utter_result(dispatcher, result)
         if decision.asks_window:
             dispatcher.utter_message(response="utter_ask_infusion_window")
@@ -63,10 +63,6 @@ class ActionResolveInfusionWindow(TriageAction):
             return []
         result = decision.result
         events = result_events(tracker, result, self.triager)
-        events += [
-            SlotSet("infusion_window", result.infusion_window),
-            SlotSet("pending_question", None),
-            SlotSet("pending_symptoms", None),
-        ]
+        events += [SlotSet("infusion_window", result.infusion_window), *_question_events(decision)]
         self.utter_result(dispatcher, result)
         return events

@@ -20,8 +20,8 @@ def change(level, categories=(), handoff=False, current=None):
     )
 
 
-def open_alert(severity="high", level="urgent", categories=("liver",), status="open"):
-    return OpenAlert(severity, level, level, tuple(categories), status)
+def open_alert(severity="high", level="urgent", categories=("liver",)):
+    return OpenAlert(severity, level, level, tuple(categories))
 
 
 @pytest.mark.parametrize("level", ["routine", "info", "none"])
@@ -38,9 +38,7 @@ def test_the_first_red_flag_or_request_raises():
 
 
 def test_a_higher_level_escalates_and_goes_back_to_the_queue():
-    escalated = change(
-        "emergency", ["infusion_reaction"], current=open_alert(status="acknowledged")
-    )
+    escalated = change("emergency", ["infusion_reaction"], current=open_alert())
     assert (escalated.kind, escalated.severity, escalated.reopen) == ("escalated", "critical", True)
     assert escalated.categories == ["liver", "infusion_reaction"]
     assert change("urgent", ["liver"], current=open_alert("normal", "none", ())).kind == (
@@ -55,7 +53,7 @@ def test_a_lower_level_never_lowers_the_alert():
 
 def test_new_signs_update_and_the_same_again_is_a_repeat():
     assert change("urgent", ["bleeding"], current=open_alert()).kind == "updated"
-    repeat = change("urgent", ["liver"], current=open_alert(status="acknowledged"))
+    repeat = change("urgent", ["liver"], current=open_alert())
     assert (repeat.kind, repeat.reopen) == ("repeated", True)  # a red flag again: re-queued
-    asked = change("none", handoff=True, current=open_alert(status="acknowledged"))
+    asked = change("none", handoff=True, current=open_alert())
     assert (asked.kind, asked.reopen, asked.severity) == ("updated", True, "high")

@@ -55,3 +55,18 @@ async def test_the_coordinator_sees_the_flag(triager, tmp_path):
         found = await http.get(f"/api/coordinator/conversations/{conversation_id}", headers=auth)
         patient = [m for m in found.json()["messages"] if m["role"] == "patient"]
         assert patient[0]["unrecognised_complaint"] is True
+
+
+def test_while_the_timing_question_is_open_only_one_question_is_asked():
+    from app.dialogue.policy import TurnFacts, next_actions
+
+    facts = TurnFacts(
+        intent="report_symptom",
+        level="none",
+        pending_question="infusion_window",
+        conversation_level="urgent",
+        unrecognised=True,
+    )
+    assert next_actions(facts) == ("utter_ask_rephrase", "utter_ask_infusion_window_pending")
+    alone = TurnFacts("report_symptom", "none", None, "none", unrecognised=True)
+    assert next_actions(alone) == ("action_unrecognised_screen",)

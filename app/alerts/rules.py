@@ -28,7 +28,6 @@ class OpenAlert:
     reason: str
     level: str
     categories: tuple[str, ...]
-    status: str
 
 
 @dataclass(frozen=True)

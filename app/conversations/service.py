@@ -29,8 +29,8 @@ from app.triage.reply import response_line
 
 REST_PREFIX = "rest:"
 WIDGET_PREFIX = "widget:"
-MAX_ATTEMPTS = 5
-REST_IDS_REMEMBERED = 10_000  # concurrent turns on one conversation retry on a version conflict
+MAX_ATTEMPTS = 5  # concurrent turns on one conversation retry on a version conflict
+REST_IDS_REMEMBERED = 10_000
 T = TypeVar("T")
 
 
@@ -225,11 +225,7 @@ class ConversationService:
                 "level": outcome.level,
                 "categories": outcome.categories,
                 "conversation_level": outcome.conversation_level,
-                "unrecognised_complaint": bool(
-                    outcome.decision
-                    and outcome.decision.result
-                    and outcome.decision.result.unrecognised_complaint
-                ),
+                "unrecognised_complaint": bool(outcome.decision and outcome.decision.unrecognised),
             },
         )
         conversation.slots = outcome.slots
@@ -262,9 +258,7 @@ class ConversationService:
         )
         current = None
         if row is not None:
-            current = OpenAlert(
-                row.severity, row.reason, row.level, tuple(row.categories or ()), row.status
-            )
+            current = OpenAlert(row.severity, row.reason, row.level, tuple(row.categories or ()))
         change = alert_change(
             level=outcome.level,
             categories=outcome.categories,
@@ -385,20 +379,8 @@ class ConversationService:
         items: list[tuple[str, dict[str, Any]]],
         now: datetime,
     ) -> list[Message]:
-        rows = []
-        for role, message in items:
-            conversation.message_count += 1
-            row = Message(
-                conversation_id=conversation.id,
-                seq=conversation.message_count,
-                role=role,
-                text=message.get("text") or "",
-                buttons=message.get("buttons"),
-                custom=message.get("custom"),
-                created_at=now,
-            )
-            session.add(row)
-            rows.append(row)
+        rows = [Message(**values) for values in self._message_values(conversation, items, now)]
+        session.add_all(rows)
         return rows
 
     # ------------------------------------------------------------------ reading

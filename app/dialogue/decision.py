@@ -45,6 +45,11 @@ class TurnDecision:
         return self.result.level if self.result else "none"
 
     @property
+    def unrecognised(self) -> bool:
+        """It reads like a health complaint, but no sign was recognised."""
+        return bool(self.result) and self.result.unrecognised_complaint
+
+    @property
     def asks_window(self) -> bool:
         return bool(self.result) and WINDOW_QUESTION in self.result.questions
 

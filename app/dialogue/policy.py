@@ -90,6 +90,8 @@ POLICY: tuple[Rule, ...] = (
     rule(["action_answer_info"], "question about the medicine or a symptom", levels={"info"}),
     rule(["utter_ask_infusion_window_again"], "an unclear answer to the timing question",
          pending=WINDOW, unclear_answer=True),
+    rule(["utter_ask_rephrase"], "a complaint not recognised while the timing question is "
+         "open: one question at a time", pending=WINDOW, unrecognised=True),
     rule(["action_unrecognised_screen"], "a complaint with no sign recognised: screen for red "
          "flags instead of 'I did not understand'", unrecognised=True),
     rule(["utter_thanks", "utter_still_emergency"], "thanks in an emergency",
@@ -116,9 +118,6 @@ def next_actions(facts: TurnFacts, policy: tuple[Rule, ...] = POLICY) -> tuple[s
         if candidate.matches(facts):
             chosen = candidate.then
             break
-    if facts.pending_question == WINDOW and chosen == ("action_unrecognised_screen",):
-        # The waiting symptoms are being handled: one question at a time.
-        chosen = ("utter_ask_rephrase",)
     if facts.pending_question == WINDOW and not HANDLES_WINDOW.intersection(chosen):
         if "utter_language_unsupported" not in chosen:
             chosen = (*chosen, REASK_WINDOW)

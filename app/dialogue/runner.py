@@ -19,7 +19,7 @@ from app.clinic import ClinicHours
 from app.dialogue.decision import DECISION_KEY, TurnDecision, decide
 from app.dialogue.domain import Domain, default_domain
 from app.dialogue.policy import RED, TurnFacts, next_actions
-from app.triage.reply import response_line
+from app.triage.reply import fill, response_line
 from app.triager import Triager
 
 
@@ -43,7 +43,6 @@ class TurnOutcome:
     level: str
     categories: list[str]
     conversation_level: str
-    previous_level: str
     new_session: bool
     actions: list[str] = field(default_factory=list)
     handoff: bool = False
@@ -55,7 +54,6 @@ class DialogueEngine:
 
     def __init__(self, triager: Triager, clinic: ClinicHours, domain: Domain | None = None) -> None:
         self.triager = triager
-        self.clinic = clinic
         self.domain = domain or default_domain()
         self.executor = ActionExecutor()
         # Explicit (register_package would sys.exit on errors), with our parts injected.
@@ -110,7 +108,7 @@ class DialogueEngine:
             answered=decision.answered,
             unclear_answer=decision.unclear_answer,
             new_symptoms=decision.new_symptoms,
-            unrecognised=bool(decision.result and decision.result.unrecognised_complaint),
+            unrecognised=decision.unrecognised,
         )
         chosen = list(next_actions(facts))
         turn_messages: list[dict[str, Any]] = []
@@ -147,7 +145,6 @@ class DialogueEngine:
             level=level,
             categories=categories,
             conversation_level=conversation_level,
-            previous_level=previous_level,
             new_session=new_session,
             actions=chosen,
             handoff="action_handoff" in chosen,
@@ -214,11 +211,10 @@ class DialogueEngine:
         message: dict[str, Any] = (
             self.domain.render(name) if name else {"text": response.get("text") or ""}
         )
-        if name:  # Rasa's response variables: utter_message(response=..., hours=...)
-            for key, value in response.items():
-                if isinstance(value, str):
-                    message["text"] = message["text"].replace("{" + key + "}", value)
         if name:
+            # Rasa's response variables: utter_message(response=..., hours=...)
+            values = {k: v for k, v in response.items() if isinstance(v, str)}
+            message["text"] = fill(message["text"], values)
             message.setdefault("custom", {})["response"] = name
         if response.get("buttons"):
             message["buttons"] = response["buttons"]

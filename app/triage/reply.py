@@ -56,9 +56,14 @@ def response_line(
     text = line.for_window(window)
     if text is None:
         return None
+    return _line(protocol, line, fill(text, values), name)
+
+
+def fill(text: str, values: dict[str, str]) -> str:
+    """A response's `{name}` placeholders replaced by the values given (others left)."""
     for key, value in values.items():
         text = text.replace("{" + key + "}", value)
-    return _line(protocol, line, text, name)
+    return text
 
 
 def names(labels: list[str]) -> str:
