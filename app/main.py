@@ -25,7 +25,7 @@ from app.coordinator import pages as coordinator_pages
 from app.coordinator.auth import SignInRequired
 from app.dialogue.runner import DialogueEngine
 from app.settings import Settings, get_settings
-from app.store.db import make_engine, make_sessionmaker, upgrade_async
+from app.store.db import Transactions, make_engine, make_sessionmaker, upgrade_async
 from app.triager import Triager
 from app.web import STATIC_DIR
 from app.web import routes as web_routes
@@ -127,7 +127,10 @@ def create_app(settings: Settings | None = None, triager: Triager | None = None)
         sessionmaker = make_sessionmaker(engine)
         app.state.db_engine = engine
         app.state.dialogue = DialogueEngine(app.state.triager, settings.clinic())
-        app.state.conversations = ConversationService(sessionmaker, app.state.dialogue)
+        transactions = Transactions(settings.database_url, engine)
+        app.state.conversations = ConversationService(
+            sessionmaker, app.state.dialogue, transactions
+        )
         app.state.outbox = AlertOutbox(
             sessionmaker,
             settings.alert_webhook_url,
@@ -148,6 +151,7 @@ def create_app(settings: Settings | None = None, triager: Triager | None = None)
             except (TimeoutError, asyncio.CancelledError):
                 worker.cancel()
             await engine.dispose()
+            transactions.dispose()
 
     app = FastAPI(
         title="Natalizumab symptom triage",

@@ -174,7 +174,11 @@ async def test_session_expires_without_losing_history_or_level(triager, database
         await say(http, "p1", "my eyes look kind of yellow")
         three_hours_ago = datetime.now(UTC) - timedelta(hours=3)
         async with app.state.conversations.sessionmaker() as session, session.begin():
-            await session.execute(update(Conversation).values(last_activity_at=three_hours_ago))
+            await session.execute(  # as every writer does, it moves the version on
+                update(Conversation).values(
+                    last_activity_at=three_hours_ago, version=Conversation.version + 1
+                )
+            )
         reply = await say(http, "p1", "hi")
         assert DISCLAIMER in texts(reply)
         assert triage(reply)["conversation_level"] == "urgent"
@@ -218,6 +222,23 @@ async def test_two_app_processes_share_one_database(triager, database_url):
             messages = await rows(app_a, Message)
             assert sorted(m.seq for m in messages) == list(range(1, len(messages) + 1))
             assert sum(m.role == "patient" for m in messages) == 7
+
+
+async def test_a_turn_in_another_process_is_seen_by_the_next_turn_here(triager, database_url):
+    """Each process starts a turn from what it last committed; a turn committed meanwhile by
+    another process must not be overwritten (the version check re-reads and re-runs)."""
+    async with running_app(triager, database_url) as (app_a, http_a):
+        async with running_app(triager, database_url) as (_, http_b):
+            asked = await say(http_a, "p1", "I've got hives all over")
+            assert "infusion running" in asked[-1]["text"]
+            answered = await say(http_b, "p1", "yes, still hooked up to the drip")
+            assert triage(answered)["conversation_level"] == "emergency"
+            after = await say(http_a, "p1", "thanks")
+            assert triage(after)["conversation_level"] == "emergency"
+            assert "infusion running" not in texts(after)  # the question was answered in B
+            messages = await rows(app_a, Message)
+            assert sorted(m.seq for m in messages) == list(range(1, len(messages) + 1))
+            assert sum(m.role == "patient" for m in messages) == 3
 
 
 async def test_rest_bad_input_is_refused_and_changes_nothing(triager, database_url):

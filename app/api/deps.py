@@ -1,4 +1,7 @@
-"""FastAPI dependencies: the objects the app builds at start-up."""
+"""FastAPI dependencies: the objects the app builds at start-up.
+
+Async although they never wait: FastAPI runs a plain `def` dependency in a worker thread,
+a thread crossing per dependency per request."""
 
 from __future__ import annotations
 
@@ -11,15 +14,15 @@ from app.conversations.service import ConversationService
 from app.triager import Triager
 
 
-def get_triager(request: Request) -> Triager:
+async def get_triager(request: Request) -> Triager:
     return request.app.state.triager
 
 
-def get_conversations(request: Request) -> ConversationService:
+async def get_conversations(request: Request) -> ConversationService:
     return request.app.state.conversations
 
 
-def get_outbox(request: Request) -> AlertOutbox | None:
+async def get_outbox(request: Request) -> AlertOutbox | None:
     return getattr(request.app.state, "outbox", None)
 
 

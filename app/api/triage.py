@@ -2,24 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
+from app.api.deps import TriagerDep
 from app.api.schemas import TextRequest, refuse_too_long
 from app.nlu.pipeline import UnsupportedLanguageError
 from app.store.db import ping
-from app.triager import Triager
 
 router = APIRouter()
-
-
-def get_triager(request: Request) -> Triager:
-    return request.app.state.triager
-
-
-TriagerDep = Annotated[Triager, Depends(get_triager)]
 
 
 def _checked(body: TextRequest) -> TextRequest:

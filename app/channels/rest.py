@@ -30,8 +30,11 @@ class RestMessage(BaseModel):
     message: PatientText
 
 
-def trusted_caller(request: Request, authorization: Annotated[str | None, Header()] = None) -> None:
-    """The channel's trust model (module docstring): off, token or open."""
+async def trusted_caller(
+    request: Request, authorization: Annotated[str | None, Header()] = None
+) -> None:
+    """The channel's trust model (module docstring): off, token or open. (Async so that
+    FastAPI does not send it to a worker thread.)"""
     settings = request.app.state.settings
     if settings.rest_channel == "off":
         raise HTTPException(

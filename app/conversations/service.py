@@ -7,35 +7,40 @@ committed together before the reply is returned; a failure leaves nothing half-w
 from __future__ import annotations
 
 import asyncio
-import hashlib
-import hmac
 import secrets
 import uuid
 import weakref
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import insert, select
+from sqlalchemy import Connection, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
 
-from app.alerts.rules import ACTIVE, OpenAlert, alert_change
+from app.alerts.rules import alert_change
+from app.conversations import turn_store
+from app.conversations.turn_store import (
+    ConversationNotFound,
+    TurnConflict,
+    TurnStart,
+    TurnWrite,
+    hash_token,
+    message_rows,
+    token_matches,
+)
 from app.dialogue.runner import ConversationState, DialogueEngine, TurnOutcome
-from app.store.models import Alert, AlertEvent, Conversation, Message
+from app.store.db import Transactions
+from app.store.models import Conversation, Message
 from app.triage.reply import response_line
 
 REST_PREFIX = "rest:"
 WIDGET_PREFIX = "widget:"
 MAX_ATTEMPTS = 5  # concurrent turns on one conversation retry on a version conflict
-REST_IDS_REMEMBERED = 10_000
+CONVERSATIONS_REMEMBERED = 10_000  # REST sender ids and recent turn starts
 T = TypeVar("T")
-
-
-class ConversationNotFound(LookupError):
-    """No conversation with this id and token (or sender)."""
 
 
 @dataclass
@@ -58,16 +63,21 @@ def aware(moment: datetime | None) -> datetime | None:
     return moment
 
 
-def hash_token(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
-
-
 class ConversationService:
-    def __init__(self, sessionmaker: async_sessionmaker, dialogue: DialogueEngine) -> None:
+    def __init__(
+        self,
+        sessionmaker: async_sessionmaker,
+        dialogue: DialogueEngine,
+        transactions: Transactions,
+    ) -> None:
         self.sessionmaker = sessionmaker
         self.dialogue = dialogue
+        self.transactions = transactions  # a patient turn's reads and writes
         self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
         self._rest_ids: dict[str, str] = {}
+        # What this process last committed for recent conversations: a turn starts from it
+        # without reading, and the commit's version check catches any other writer.
+        self._starts: dict[str, TurnStart] = {}
 
     def _lock(self, key: str) -> asyncio.Lock:
         lock = self._locks.get(key)
@@ -112,11 +122,7 @@ class ConversationService:
         self, session: AsyncSession, conversation_id: str, token: str
     ) -> Conversation:
         conversation = await session.get(Conversation, conversation_id)
-        if (
-            conversation is None
-            or conversation.token_hash is None
-            or not hmac.compare_digest(conversation.token_hash, hash_token(token))
-        ):
+        if conversation is None or not token_matches(conversation.token_hash, token):
             raise ConversationNotFound(conversation_id)
         return conversation
 
@@ -126,7 +132,7 @@ class ConversationService:
         known = self._rest_ids.get(sender_id)
         if known is None:
             known = await self._find_or_create_rest(sender_id)
-            if len(self._rest_ids) >= REST_IDS_REMEMBERED:
+            if len(self._rest_ids) >= CONVERSATIONS_REMEMBERED:
                 self._rest_ids.pop(next(iter(self._rest_ids)))
             self._rest_ids[sender_id] = known
         return known
@@ -169,13 +175,55 @@ class ConversationService:
         return await self.turn(conversation_id, text)
 
     async def widget_turn(self, conversation_id: str, token: str, text: str) -> TurnReply:
-        async with self.sessionmaker() as session:
-            await self.find_by_token(session, conversation_id, token)
-        return await self.turn(conversation_id, text)
+        return await self.turn(conversation_id, text, token)
 
-    async def turn(self, conversation_id: str, text: str) -> TurnReply:
-        """Run one patient turn and commit it."""
-        return await self._write(conversation_id, lambda s, c: self._turn_in(s, c, text))
+    async def turn(self, conversation_id: str, text: str, token: str | None = None) -> TurnReply:
+        """Run one patient turn and commit it (with `token`, only if it is the
+        conversation's).
+
+        Optimistic: the dialogue runs on the conversation as this process last saw it, and
+        the turn commits only if the conversation's version is still that one; otherwise
+        (another process or a coordinator wrote meanwhile) it is read again and the turn
+        runs again. Usually one database transaction a turn."""
+        async with self._lock(conversation_id):
+            for attempt in range(MAX_ATTEMPTS):
+                start = self._starts.pop(conversation_id, None)
+                if start is None:
+                    start = await self.transactions.run(turn_store.read_turn_start, conversation_id)
+                if token is not None and not token_matches(start.token_hash, token):
+                    raise ConversationNotFound(conversation_id)
+                now = now_utc()
+                state = ConversationState(
+                    sender_id=start.sender_id,
+                    slots=dict(start.slots),
+                    last_activity=aware(start.last_activity_at),
+                )
+                outcome = await self.dialogue.handle(state, text, now)
+                try:
+                    reply = await self.transactions.run(
+                        self._commit_turn, start, text, outcome, now
+                    )
+                except TurnConflict:
+                    if attempt == MAX_ATTEMPTS - 1:
+                        raise
+                    await asyncio.sleep(0.01 * (attempt + 1))
+                    continue
+                self._remember(
+                    replace(
+                        start,
+                        slots=outcome.slots,
+                        last_activity_at=now,
+                        message_count=start.message_count + 1 + len(outcome.messages),
+                        version=start.version + 1,
+                    )
+                )
+                return reply
+        raise AssertionError("unreachable")
+
+    def _remember(self, start: TurnStart) -> None:
+        if len(self._starts) >= CONVERSATIONS_REMEMBERED:
+            self._starts.pop(next(iter(self._starts)))  # the least recently used
+        self._starts[start.conversation_id] = start
 
     async def _write(
         self,
@@ -186,6 +234,7 @@ class ConversationService:
         write to it (lock in this process, FOR UPDATE across processes on PostgreSQL, and a
         retry when the version column shows a concurrent commit)."""
         async with self._lock(conversation_id):
+            self._starts.pop(conversation_id, None)  # this write changes it
             for attempt in range(MAX_ATTEMPTS):
                 try:
                     async with self.sessionmaker() as session, session.begin():
@@ -202,22 +251,21 @@ class ConversationService:
                     await asyncio.sleep(0.01 * (attempt + 1))
         raise AssertionError("unreachable")
 
-    async def _turn_in(
-        self, session: AsyncSession, conversation: Conversation, text: str
+    def _commit_turn(
+        self,
+        connection: Connection,
+        start: TurnStart,
+        text: str,
+        outcome: TurnOutcome,
+        now: datetime,
     ) -> TurnReply:
-        now = now_utc()
-        state = ConversationState(
-            sender_id=conversation.sender_id,
-            slots=dict(conversation.slots or {}),
-            last_activity=aware(conversation.last_activity_at),
-        )
-        outcome = await self.dialogue.handle(state, text, now)
-        rows = self._message_values(
-            conversation,
+        rows = message_rows(
+            start.conversation_id,
+            start.message_count,
             [("patient", {"text": text})] + [("bot", m) for m in outcome.messages],
             now,
         )
-        for row in rows:  # the turn's level on each of its messages (and one INSERT)
+        for row in rows:  # the turn's level on each of its messages
             row["level"] = outcome.level
         rows[0].update(
             parse=outcome.parse,
@@ -228,37 +276,33 @@ class ConversationService:
                 "unrecognised_complaint": bool(outcome.decision and outcome.decision.unrecognised),
             },
         )
-        conversation.slots = outcome.slots
-        conversation.level = outcome.conversation_level
-        conversation.last_activity_at = now
-        # One INSERT for the turn's messages (each statement costs a round trip).
-        inserted = await session.execute(insert(Message).returning(Message.id, Message.seq), rows)
-        patient_id = next(i for i, seq in inserted if seq == rows[0]["seq"])
-        alert = await self._apply_alert(session, conversation, outcome, patient_id, now)
+        write = TurnWrite(outcome.slots, outcome.conversation_level, now, rows)
+        patient_id = turn_store.save_turn(connection, start, write)
+        alert_id = self._apply_alert(connection, start.conversation_id, outcome, patient_id, now)
         stored = [_public(row) for row in rows[1:]]
         return TurnReply(
-            conversation.id, outcome.messages, outcome, [alert.id] if alert else [], stored
+            start.conversation_id,
+            outcome.messages,
+            outcome,
+            [alert_id] if alert_id else [],
+            stored,
         )
 
-    async def _apply_alert(
+    def _apply_alert(
         self,
-        session: AsyncSession,
-        conversation: Conversation,
+        connection: Connection,
+        conversation_id: str,
         outcome: TurnOutcome,
-        message_id: int | None,
+        message_id: int,
         now: datetime,
-    ) -> Alert | None:
-        """Raise, escalate, update or note the conversation's one active alert; returns it
-        when it changed in a way the receiver should hear about."""
+    ) -> int | None:
+        """Raise, escalate, update or note the conversation's one active alert; returns its
+        id when it changed in a way the receiver should hear about."""
         protocol = self.dialogue.triager.protocol
         if not (protocol.is_red(outcome.level) or outcome.handoff):
             return None  # nothing to change: no need to look
-        row = await session.scalar(
-            select(Alert).where(Alert.conversation_id == conversation.id, Alert.status.in_(ACTIVE))
-        )
-        current = None
-        if row is not None:
-            current = OpenAlert(row.severity, row.reason, row.level, tuple(row.categories or ()))
+        found = turn_store.active_alert(connection, conversation_id)
+        alert_id, current = found if found else (None, None)
         change = alert_change(
             level=outcome.level,
             categories=outcome.categories,
@@ -268,35 +312,17 @@ class ConversationService:
         )
         if change is None:
             return None
-        if row is None:
-            row = Alert(
-                conversation_id=conversation.id,
-                message_id=message_id,
-                status="open",
-                created_at=now,
-                delivery_attempts=0,
-            )
-            session.add(row)
-        row.severity, row.reason = change.severity, change.reason
-        row.level, row.categories = change.level, change.categories
-        if change.reopen:
-            row.status = "open"
-        if change.kind != "repeated":  # the receiver hears of it again, as it is now
-            row.delivery_status = "pending"
-            row.next_attempt_at = now
-        await session.flush()
-        session.add(
-            AlertEvent(
-                alert_id=row.id,
-                at=now,
-                kind=change.kind,
-                severity=change.severity,
-                level=outcome.level,
-                categories=list(outcome.categories),
-                message_id=message_id,
-            )
+        alert_id = turn_store.record_alert_change(
+            connection,
+            conversation_id,
+            alert_id,
+            change,
+            level=outcome.level,
+            categories=outcome.categories,
+            message_id=message_id,
+            now=now,
         )
-        return None if change.kind == "repeated" else row
+        return None if change.kind == "repeated" else alert_id
 
     async def write(
         self,
@@ -347,31 +373,6 @@ class ConversationService:
 
         return await self._write(conversation_id, write)
 
-    def _message_values(
-        self, conversation: Conversation, items: list[tuple[str, dict[str, Any]]], now: datetime
-    ) -> list[dict[str, Any]]:
-        """Rows for new messages, numbered after the conversation's last one."""
-        rows = []
-        for role, message in items:
-            conversation.message_count += 1
-            rows.append(
-                {
-                    "conversation_id": conversation.id,
-                    "seq": conversation.message_count,
-                    "role": role,
-                    "text": message.get("text") or "",
-                    "buttons": message.get("buttons"),
-                    "custom": message.get("custom"),
-                    "created_at": now,
-                    # The same keys in every row: rows with the same keys go in one INSERT.
-                    "parse": None,
-                    "level": None,
-                    "triage": None,
-                    "author": None,
-                }
-            )
-        return rows
-
     def _add_messages(
         self,
         session: AsyncSession,
@@ -379,7 +380,9 @@ class ConversationService:
         items: list[tuple[str, dict[str, Any]]],
         now: datetime,
     ) -> list[Message]:
-        rows = [Message(**values) for values in self._message_values(conversation, items, now)]
+        values = message_rows(conversation.id, conversation.message_count, items, now)
+        conversation.message_count += len(values)
+        rows = [Message(**row) for row in values]
         session.add_all(rows)
         return rows
 

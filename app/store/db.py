@@ -3,35 +3,74 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any, TypeVar
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import event, text
+from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+T = TypeVar("T")
+
+
+def _sqlite_pragmas(connection, _record) -> None:  # type: ignore[no-untyped-def]
+    """WAL, a busy timeout and enforced foreign keys on every SQLite connection."""
+    cursor = connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.close()
 
 
 def make_engine(url: str) -> AsyncEngine:
-    """An async engine; SQLite gets WAL, a busy timeout and enforced foreign keys."""
+    """An async engine (SQLite through aiosqlite, PostgreSQL through asyncpg)."""
     if url.startswith("sqlite"):
         engine = create_async_engine(url, connect_args={"timeout": 30})
-
-        @event.listens_for(engine.sync_engine, "connect")
-        def _sqlite_pragmas(connection, _record):  # type: ignore[no-untyped-def]
-            cursor = connection.cursor()
-            cursor.execute("PRAGMA journal_mode=WAL")
-            cursor.execute("PRAGMA foreign_keys=ON")
-            cursor.execute("PRAGMA busy_timeout=30000")
-            cursor.close()
-
+        event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
     return create_async_engine(url, pool_pre_ping=True)
 
 
 def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker:
     return async_sessionmaker(engine, expire_on_commit=False)
+
+
+class Transactions:
+    """Runs a blocking function on a Connection as one transaction, for the hot path (a
+    patient's turn).
+
+    aiosqlite crosses to its thread and back for every cursor call, which cost a turn
+    several milliseconds; the same statements on the plain sqlite3 driver in one worker
+    thread cross once. PostgreSQL keeps its async driver (`AsyncConnection.run_sync`), so
+    the function is the same for both."""
+
+    def __init__(self, url: str, engine: AsyncEngine) -> None:
+        self._async = engine
+        self._blocking: Engine | None = None
+        if url.startswith("sqlite+aiosqlite"):
+            self._blocking = create_engine(
+                url.replace("+aiosqlite", "", 1), connect_args={"timeout": 30}
+            )
+            event.listen(self._blocking, "connect", _sqlite_pragmas)
+
+    async def run(self, work: Callable[..., T], *args: Any) -> T:
+        """`work(connection, *args)` in one transaction."""
+        if self._blocking is not None:
+            return await asyncio.to_thread(self._run_blocking, work, *args)
+        async with self._async.begin() as connection:
+            return await connection.run_sync(work, *args)
+
+    def _run_blocking(self, work: Callable[..., T], *args: Any) -> T:
+        assert self._blocking is not None
+        with self._blocking.begin() as connection:
+            return work(connection, *args)
+
+    def dispose(self) -> None:
+        if self._blocking is not None:
+            self._blocking.dispose()
 
 
 def alembic_config(url: str) -> Config:

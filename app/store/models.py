@@ -41,6 +41,8 @@ class Conversation(Base):
     message_count: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     last_activity_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # Every write moves it on (the ORM does so itself): patient turns commit only on the
+    # version they started from, so a write that leaves it alone could be overwritten.
     version: Mapped[int] = mapped_column(Integer, nullable=False)
 
     messages: Mapped[list[Message]] = relationship(
