@@ -20,9 +20,9 @@ run: $(STAMP)
 	$(BIN)/triagebot serve --host $(HOST) --port $(PORT)
 
 # Debian packages the tests need, installed when missing and root: a real PostgreSQL
-# server and Chromium for the browser tests (Playwright drives /usr/bin/chromium; we never
-# run `playwright install`, which downloads browsers).
-DEBIAN_NEEDS := $(if $(wildcard /usr/lib/postgresql/*/bin/initdb),,postgresql) $(if $(wildcard /usr/bin/chromium),,chromium)
+# server, Chromium for the browser tests (Playwright drives /usr/bin/chromium; we never
+# run `playwright install`, which downloads browsers) and CJK fonts for Chinese screenshots.
+DEBIAN_NEEDS := $(if $(wildcard /usr/lib/postgresql/*/bin/initdb),,postgresql) $(if $(wildcard /usr/bin/chromium),,chromium) $(if $(wildcard /usr/share/fonts/opentype/noto/NotoSansCJK*),,fonts-noto-cjk)
 system-deps:
 	@if [ -n "$(strip $(DEBIAN_NEEDS))" ]; then \
 	  if [ "$$(id -u)" = 0 ]; then \

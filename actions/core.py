@@ -18,6 +18,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from app.clinic import ClinicHours
 from app.dialogue.decision import TurnDecision, decide
+from app.dialogue.language import LANGUAGE_SLOT
 from app.settings import get_settings
 from app.triage.engine import TriageResult
 from app.triage.reply import reply_lines
@@ -51,11 +52,17 @@ class TriageAction(Action, metaclass=ABCMeta):
         return decide(self.triager, latest.get("text") or "", tracker.current_slot_values())
 
     def utter_result(
-        self, dispatcher: CollectingDispatcher, result: TriageResult, alerting: bool = True
+        self,
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        result: TriageResult,
+        alerting: bool = True,
     ) -> None:
-        """The reply for a triage result; a red flag tells of the alert with clinic hours."""
+        """The reply for a triage result, in the conversation's language; a red flag tells
+        of the alert with clinic hours."""
         notice = self.clinic.notice() if alerting else None
-        for line in reply_lines(result, self.triager.protocol, notice):
+        protocol = self.triager.protocol.for_language(tracker.get_slot(LANGUAGE_SLOT))
+        for line in reply_lines(result, protocol, notice):
             dispatcher.utter_message(text=line.text, json_message=line.custom())
 
     @abstractmethod

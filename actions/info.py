@@ -21,5 +21,5 @@ class ActionAnswerInfo(TriageAction):
         if result is None or result.level != "info" or not result.categories:
             dispatcher.utter_message(response="utter_fallback")
             return []
-        self.utter_result(dispatcher, result, alerting=False)
+        self.utter_result(dispatcher, tracker, result, alerting=False)
         return result_events(tracker, result, self.triager)

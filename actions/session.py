@@ -9,7 +9,7 @@ from rasa_sdk.events import ActionExecuted, SessionStarted, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 # Kept across sessions: the conversation level never goes down by itself.
-CARRIED_SLOTS = ("conversation_level", "categories", "lang", "handoff_requested")
+CARRIED_SLOTS = ("conversation_level", "categories", "lang", "language", "handoff_requested")
 
 
 class ActionSessionStart(Action):

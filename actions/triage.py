@@ -40,7 +40,7 @@ class ActionTriageMessage(TriageAction):
         known = tracker.get_slot("infusion_window") or "unknown"
         if result.infusion_window not in ("unknown", known):
             events.append(SlotSet("infusion_window", result.infusion_window))
-        self.utter_result(dispatcher, result)
+        self.utter_result(dispatcher, tracker, result)
         if decision.asks_window:
             dispatcher.utter_message(response="utter_ask_infusion_window")
         if decision.asks_window or tracker.get_slot("pending_question") == WINDOW_QUESTION:
@@ -64,5 +64,5 @@ class ActionResolveInfusionWindow(TriageAction):
         result = decision.result
         events = result_events(tracker, result, self.triager)
         events += [SlotSet("infusion_window", result.infusion_window), *_question_events(decision)]
-        self.utter_result(dispatcher, result)
+        self.utter_result(dispatcher, tracker, result)
         return events

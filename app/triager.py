@@ -69,7 +69,9 @@ def to_json(parse: MessageParse, result: TriageResult, protocol: Protocol) -> di
         ],
         "intent": {"name": parse.intent.name, "confidence": round(parse.intent.confidence, 4)},
         # Stateless: no alert is raised here, so no "your care team has been alerted".
-        "guidance": [line.to_dict() for line in reply_lines(result, protocol)],
+        "guidance": [
+            line.to_dict() for line in reply_lines(result, protocol.for_language(parse.lang))
+        ],
         "questions": result.questions,
         "safety_net": result.safety_net,
         "unrecognised_complaint": result.unrecognised_complaint,

@@ -12,7 +12,7 @@ from app.evaluation import read_labelled
 from app.nlu.training_data import NLU_DATA_DIR
 
 KNOWN_MISSES = Path(__file__).resolve().parent / "data" / "known_misses.yml"
-LABELLED = sorted((NLU_DATA_DIR / "en" / "labelled").glob("*-en.jsonl"))
+LABELLED = sorted(NLU_DATA_DIR.glob("*/labelled/*.jsonl"))
 GENERALISATION = sorted(
     (Path(__file__).resolve().parent / "data" / "generalisation").glob("*.jsonl")
 )

@@ -125,10 +125,21 @@ async def test_html_in_a_message_is_only_text(client):
     assert all("<img" not in line["text"] for line in body["guidance"])
 
 
-async def test_chinese_is_not_yet_supported_and_says_so(client):
-    response = await client.post("/api/triage", json={"text": "我头疼", "lang": "zh"})
+async def test_chinese_is_triaged_and_answered_in_chinese(client):
+    response = await client.post("/api/triage", json={"text": "刚输完Tysabri，皮肤有点发黄"})
+    assert response.status_code == 200
+    body = response.json()
+    assert body["lang"] == "zh"  # detected: English drug names inside Chinese text
+    assert body["level"] == "urgent" and body["categories"][0] == "liver"
+    assert body["guidance"] and all(
+        any("\u4e00" <= c <= "\u9fff" for c in line["text"]) for line in body["guidance"]
+    )
+    assert all(line["source"] for line in body["guidance"])  # the English source sections
+
+
+async def test_a_language_without_a_model_is_refused(client):
+    response = await client.post("/api/triage", json={"text": "j'ai mal", "lang": "fr"})
     assert response.status_code == 422
-    assert "not supported" in response.json()["detail"]
 
 
 @pytest.mark.parametrize(

@@ -268,9 +268,23 @@ async def test_rest_bad_input_is_refused_and_changes_nothing(triager, database_u
 
 async def test_a_message_in_an_unsupported_language_goes_to_a_person(triager, database_url):
     async with running_app(triager, database_url) as (app, http):
-        reply = await say(http, "p1", "我的眼睛发黄了，尿也很黄")
-        assert "only read English" in texts(reply)
+        reply = await say(http, "p1", "У меня пожелтели глаза")
+        assert "only read English and Chinese" in texts(reply)
+        assert "只能读懂英文和中文" in texts(reply)  # in both languages: it is neither
         [alert] = await rows(app, Alert)
         assert alert.reason == "handoff"
         [patient] = [m for m in await rows(app, Message) if m.role == "patient"]
-        assert patient.text == "我的眼睛发黄了，尿也很黄"
+        assert patient.text == "У меня пожелтели глаза"
+
+
+async def test_a_chinese_red_flag_is_answered_in_chinese_and_alerts_as_critical(
+    triager, database_url
+):
+    async with running_app(triager, database_url) as (app, http):
+        reply = await say(http, "p1", "我正在输液，身上起了好多疙瘩很痒")
+        assert triage(reply)["level"] == "emergency"
+        assert "输液护士" in reply[0]["text"]  # the action line first, in Chinese
+        [alert] = await rows(app, Alert)
+        assert alert.severity == "critical"
+        later = await say(http, "p1", "ok")  # too short to switch: still Chinese
+        assert any("\u4e00" <= c <= "\u9fff" for c in texts(later))

@@ -98,6 +98,7 @@ class ConversationService:
         now = now_utc()
         state = self.dialogue.new_state(WIDGET_PREFIX + conversation_id)
         state.slots["lang"] = lang
+        state.slots["language"] = lang  # replies in it until the patient writes otherwise
         opening, slots = await self.dialogue.start_session(state)
         async with self.sessionmaker() as session, session.begin():
             conversation = Conversation(

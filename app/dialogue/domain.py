@@ -36,6 +36,17 @@ class Domain:
         return [i if isinstance(i, str) else next(iter(i)) for i in self.data.get("intents") or []]
 
     @property
+    def button_texts(self) -> frozenset[str]:
+        """Button payloads that are plain text (sent as if typed), in any variation."""
+        return frozenset(
+            str(button.get("payload"))
+            for variants in self.responses.values()
+            for variant in variants
+            for button in variant.get("buttons") or []
+            if not str(button.get("payload", "")).startswith("/")
+        )
+
+    @property
     def session_expiration_minutes(self) -> float:
         return float((self.data.get("session_config") or {}).get("session_expiration_time", 60))
 
@@ -44,12 +55,13 @@ class Domain:
             name: spec.get("initial_value") for name, spec in (self.data.get("slots") or {}).items()
         }
 
-    def render(self, name: str) -> dict[str, Any]:
-        """The first variant of a response: {"text", "buttons"?}."""
+    def render(self, name: str, slots: dict[str, Any] | None = None) -> dict[str, Any]:
+        """A response as Rasa picks it: the first variation whose conditions the slots meet
+        (e.g. `language: zh`), else the first without conditions. {"text", "buttons"?}"""
         variants = self.responses.get(name)
         if not variants:
             raise DomainError(f"domain.yml has no response {name!r}")
-        variant = variants[0]
+        variant = _variation(variants, slots or {})
         message: dict[str, Any] = {"text": variant.get("text", "")}
         if variant.get("buttons"):
             message["buttons"] = [
@@ -59,6 +71,18 @@ class Domain:
         if variant.get("custom"):
             message["custom"] = dict(variant["custom"])
         return message
+
+
+def _variation(variants: list[dict[str, Any]], slots: dict[str, Any]) -> dict[str, Any]:
+    def met(condition: dict[str, Any]) -> bool:
+        return condition.get("type") == "slot" and slots.get(condition["name"]) == condition.get(
+            "value"
+        )
+
+    for variant in variants:
+        if variant.get("condition") and all(met(c) for c in variant["condition"]):
+            return variant
+    return next((v for v in variants if not v.get("condition")), variants[0])
 
 
 def unescape_braces(text: str) -> str:

@@ -18,6 +18,7 @@ from actions import build_actions
 from app.clinic import ClinicHours
 from app.dialogue.decision import DECISION_KEY, TurnDecision, decide
 from app.dialogue.domain import Domain, default_domain
+from app.dialogue.language import LANGUAGE_SLOT, message_language
 from app.dialogue.policy import RED, TurnFacts, next_actions
 from app.triage.reply import fill, response_line
 from app.triager import Triager
@@ -87,6 +88,10 @@ class DialogueEngine:
         # The one decision of this turn; the actions find it in the latest message.
         decision = decide(self.triager, text, slots)
         parse = decision.parse
+        slots[LANGUAGE_SLOT] = message_language(
+            text, parse.get("lang"), slots.get(LANGUAGE_SLOT) or slots.get("lang") or "en",
+            self.domain.button_texts,
+        )  # fmt: skip
         latest = {**parse, DECISION_KEY: decision.to_dict()}
         level = decision.level
 
@@ -134,7 +139,7 @@ class DialogueEngine:
             "conversation_level": conversation_level,
         }
         if not messages:
-            messages.append({"text": self.domain.render("utter_fallback")["text"]})
+            messages.append({"text": self.domain.render("utter_fallback", slots)["text"]})
         first = messages[0]
         first["custom"] = {**(first.get("custom") or {}), "triage": triage}
         return TurnOutcome(
@@ -165,12 +170,13 @@ class DialogueEngine:
         events.append({"event": "action", "name": name, "timestamp": time.time()})
         if name.startswith("utter_"):
             if name in self.triager.protocol.responses:  # clinical text lives in the protocol
-                line = response_line(self.triager.protocol, name)
+                protocol = self.triager.protocol.for_language(slots.get(LANGUAGE_SLOT))
+                line = response_line(protocol, name)
                 if line is None:
                     return []
                 message = {"text": line.text, "custom": line.custom()}
             else:
-                message = self.domain.render(name)
+                message = self.domain.render(name, slots)
                 message["custom"] = {**message.get("custom", {}), "response": name}
             events.append({"event": "bot", "text": message["text"], "timestamp": time.time()})
             return [message]
@@ -201,15 +207,15 @@ class DialogueEngine:
                 slots[event["name"]] = event.get("value")
         messages = []
         for response in outcome.get("responses") or []:
-            messages.append(self._render(response))
+            messages.append(self._render(response, slots))
             events.append({"event": "bot", "text": messages[-1]["text"], "timestamp": time.time()})
         return messages
 
-    def _render(self, response: dict[str, Any]) -> dict[str, Any]:
+    def _render(self, response: dict[str, Any], slots: dict[str, Any]) -> dict[str, Any]:
         """A dispatcher message as the channels send it: text, buttons, custom."""
         name = response.get("response") or response.get("template")
         message: dict[str, Any] = (
-            self.domain.render(name) if name else {"text": response.get("text") or ""}
+            self.domain.render(name, slots) if name else {"text": response.get("text") or ""}
         )
         if name:
             # Rasa's response variables: utter_message(response=..., hours=...)

@@ -7,12 +7,28 @@ vocabularies directly gives the same probabilities (tested) in a fraction of tha
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 
 import numpy as np
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import SGDClassifier
 from sklearn.pipeline import FeatureUnion
+
+_HAN_RUN = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]+")
+
+
+def with_han_bigrams(text: str) -> str:
+    """Chinese has no spaces between words, so each run of characters is given to the
+    word features as its overlapping two-character pieces ("要做检查" -> "要做 做检 检查")."""
+
+    def pieces(run: re.Match[str]) -> str:
+        chars = run.group()
+        if len(chars) == 1:
+            return f" {chars} "
+        return " " + " ".join(chars[i : i + 2] for i in range(len(chars) - 1)) + " "
+
+    return _HAN_RUN.sub(pieces, text) if _HAN_RUN.search(text) else text
 
 
 class TextClassifier:
@@ -35,7 +51,7 @@ class TextClassifier:
                 ),
             ]
         )
-        matrix = self.features.fit_transform(texts)
+        matrix = self.features.fit_transform([with_han_bigrams(text) for text in texts])
         # SGD with log loss: probabilities like logistic regression, trained in ~0.3 s
         # where lbfgs needed ~2.5 s on the same data, at equal cross-validated accuracy.
         self.model = SGDClassifier(
@@ -54,6 +70,7 @@ class TextClassifier:
         self._intercept = self.model.intercept_
 
     def _scores(self, text: str) -> np.ndarray:
+        text = with_han_bigrams(text)
         indices: list[int] = []
         weights: list[float] = []
         for analyzer, vocabulary, idf, offset in self._parts:

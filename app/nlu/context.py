@@ -43,6 +43,9 @@ class CueRule:
     own_terminators_only: bool
     age_pattern: bool = False
     backward_max_tokens: int | None = None  # a shorter reach for backward cues
+    # The cue applies to the nearest mention after it only (Chinese writes "没发烧皮肤发黄",
+    # no fever, yellow skin, without a comma).
+    nearest_only: bool = False
 
 
 @dataclass(frozen=True)
@@ -59,6 +62,9 @@ class ContextRules:
     def __init__(self, data: dict[str, Any]) -> None:
         try:
             self.lang: str = data["lang"]
+            # The dictionary that tells ordinary words from typos (English words inside
+            # Chinese messages are checked against English).
+            self.spelling_dictionary: str = data.get("spelling_dictionary") or self.lang
             self.normalize: dict[str, str] = {str(k): str(v) for k, v in data["normalize"].items()}
             self.glue_words = frozenset(data["glue_words"])
             self.surface_only = frozenset(data.get("surface_only") or [])
@@ -75,6 +81,9 @@ class ContextRules:
             self.severe = PhraseSet(modifiers["severe"], self.normalize)
             self.severe_pseudo = PhraseSet(modifiers["severe_pseudo"], self.normalize)
             self.severe_negators = frozenset(modifiers.get("severe_negators") or [])
+            # How many words before a severity phrase a negator denies it ("not terrible");
+            # one Chinese character (不严重), two English words ("not really bad").
+            self.severe_negator_reach = int(modifiers.get("severe_negator_reach", 2))
             self.sudden = PhraseSet(modifiers["sudden"], self.normalize)
             self.persistent = PhraseSet(modifiers.get("persistent") or [], self.normalize)
             self.long_duration_days = float(modifiers["long_duration_days"])
@@ -86,6 +95,14 @@ class ContextRules:
             self.time_words: dict[str, Any] = data["time_words"]
             # Words that make a number a body temperature ("temp 37.2").
             self.fever_words = frozenset(data["fever_words"])
+            # Numbers written in words, for temperatures (三十八度五): digit values, and the
+            # marks of a tenth (度 / 点), a half (半) and "a bit over" (多).
+            numerals = data.get("numerals") or {}
+            self.numerals = {str(k): int(v) for k, v in (numerals.get("digits") or {}).items()}
+            self.numeral_ten = str(numerals.get("ten") or "")
+            self.numeral_marks = frozenset(numerals.get("decimal_marks") or [])
+            self.numeral_half = str(numerals.get("half") or "")
+            self.numeral_over = str(numerals.get("over") or "")
             # A number followed by one of these is no temperature ("38 years", "40 mg").
             self.not_temperature_after = re.compile(
                 rf"^\s*(?:{'|'.join(data['not_temperature_after'])})\b", re.IGNORECASE
@@ -94,6 +111,8 @@ class ContextRules:
             self.unsure_answers = tuple(str(answer) for answer in data["unsure_answers"])
             # A sentence opening with one of these words is a question.
             self.question_starts = frozenset(data["question_starts"])
+            # Anywhere in a sentence, these make it a question (Chinese 吗, 会不会, 请问).
+            self.question_words = PhraseSet(data.get("question_words") or [], self.normalize)
             # "when i was 6", "aged twelve": an age the person has passed.
             self.age_leads = tuple(tuple(lead.split()) for lead in data["age_leads"])
             self.age_numbers = frozenset(data["age_numbers"])
@@ -134,6 +153,7 @@ class ContextRules:
             own_terminators_only=bool(spec.get("own_terminators_only")),
             age_pattern=bool(spec.get("age_pattern")),
             backward_max_tokens=spec.get("backward_max_tokens"),
+            nearest_only=bool(spec.get("nearest_only")),
         )
 
     def answers_no(self, tokens: list[str]) -> bool:
@@ -143,6 +163,34 @@ class ContextRules:
         if words and " ".join(words) in self.negative_answers:
             return True
         return any(tokens[: len(opener)] == opener for opener in self.negative_openers)
+
+    def numeral_value(self, reading: str) -> float | None:
+        """三十八 -> 38, 三十八度五 -> 38.5, 三十九点二 -> 39.2, 三十八度多 -> 38.1."""
+        whole, rest = 0, reading
+        digits = ""
+        while rest and (rest[0] in self.numerals or rest[0] == self.numeral_ten):
+            digits, rest = digits + rest[0], rest[1:]
+        if not digits:
+            return None
+        if self.numeral_ten and self.numeral_ten in digits:
+            tens, _, ones = digits.partition(self.numeral_ten)
+            whole = (self.numerals.get(tens, 0) if tens else 1) * 10
+            whole += self.numerals.get(ones, 0) if ones else 0
+        elif len(digits) == 1:
+            whole = self.numerals[digits]
+        else:
+            return None
+        for mark in sorted(self.numeral_marks):
+            if rest.startswith(mark):
+                rest = rest[len(mark) :]
+                break
+        if rest[:1] and rest[0] in self.numerals:
+            return whole + self.numerals[rest[0]] / 10
+        if self.numeral_half and rest.startswith(self.numeral_half):
+            return whole + 0.5
+        if self.numeral_over and rest.startswith(self.numeral_over):
+            return whole + 0.1
+        return float(whole)
 
     def vocabulary(self) -> set[str]:
         """Every word the rules use, for typo correction."""
@@ -245,11 +293,13 @@ def _age_mentions(
     return spans
 
 
-def is_question(tokens: list[Token], starts: frozenset[str]) -> bool:
-    """A sentence is a question when it ends in '?' or opens with a question word (one of
-    `starts`, the rule file's question_starts)."""
+def is_question(
+    tokens: list[Token], starts: frozenset[str], anywhere: PhraseSet | None = None
+) -> bool:
+    """A sentence is a question when it ends in '?', opens with a question word (one of
+    `starts`, the rule file's question_starts) or holds one of `anywhere`."""
     words = [token.text for token in tokens]
-    if "?" in words:
+    if "?" in words or (anywhere and anywhere.find_all(words)):
         return True
     first_words = [token.text for token in tokens if token.is_word][:1]
     return bool(first_words) and first_words[0] in starts

@@ -9,10 +9,13 @@ from dataclasses import dataclass, field
 from app.nlu.context import FLAGS, ContextRules, is_question
 from app.nlu.lexicon import BLOCKER, SURFACE_PREFIX, Lexicon, PhraseMatch
 from app.nlu.models import SymptomMention, TopicMention
+from app.nlu.sound import is_han, sound_keys
 from app.nlu.spelling import SpellingCorrector
-from app.nlu.text import Token, normalize_phrase, stem, tokenize
+from app.nlu.text import Token, join_words, normalize_phrase, stem, tokenize
 from app.nlu.timing import (
     DEFAULT_THRESHOLDS,
+    EDGE_AFTER,
+    EDGE_BEFORE,
     Thresholds,
     TimeWords,
     TimingRules,
@@ -41,7 +44,7 @@ class Extraction:
 def _any_of(phrases: list[str]) -> re.Pattern[str]:
     """One pattern for whole-word matches of any of the phrases."""
     words = "|".join(re.escape(p.lower()) for p in sorted(phrases, key=len, reverse=True))
-    return re.compile(rf"\b(?:{words})\b" if words else r"(?!)")
+    return re.compile(rf"{EDGE_BEFORE}(?:{words}){EDGE_AFTER}" if words else r"(?!)")
 
 
 class Extractor:
@@ -81,7 +84,7 @@ class Extractor:
         for examples in data.lookups.values():
             for example in examples:
                 vocabulary.update(example.lower().split())
-        self.speller = SpellingCorrector(vocabulary, language=rules.lang)
+        self.speller = SpellingCorrector(vocabulary, language=rules.spelling_dictionary)
         # "it" stands for the medicine elsewhere, not as a name of it.
         self.medicine = _any_of([n for n in data.lookups.get("medication", []) if len(n) > 2])
         self.conditions = [
@@ -122,7 +125,9 @@ class Extractor:
         previous_hypothetical = False
         asked: list[SymptomMention] = []  # the symptoms of a question just asked
         for sentence_tokens in sentences.values():
-            sentence_question = is_question(sentence_tokens, self.rules.question_starts)
+            sentence_question = is_question(
+                sentence_tokens, self.rules.question_starts, self.rules.question_words
+            )
             question = question or sentence_question
             found_symptoms, found_topics, (severe, prolonged, hypothetical) = self._sentence(
                 text, sentence_tokens, is_question=sentence_question, patient_proxy=proxy
@@ -157,7 +162,7 @@ class Extractor:
             topics.extend(found_topics)
         symptoms.sort(key=lambda m: (m.start, m.end))
         self._carer_report(symptoms, words_all)
-        normalized = " ".join(token.text for token in tokens if token.is_word)
+        normalized = join_words([token.text for token in tokens if token.is_word])
         return Extraction(
             symptoms=symptoms,
             topics=topics,
@@ -180,7 +185,12 @@ class Extractor:
         duration, and asks a hypothetical question."""
         words = [token.text for token in tokens]
         keys = [
-            frozenset({stem(t.text), SURFACE_PREFIX + t.text}) if t.is_word else frozenset()
+            (
+                frozenset({stem(t.text), SURFACE_PREFIX + t.text})
+                | (sound_keys(t.text) if is_han(t.text) else frozenset())
+                if t.is_word
+                else frozenset()
+            )
             for t in tokens
         ]
         readings = self._temperatures(text, tokens)
@@ -244,6 +254,8 @@ class Extractor:
                 _relative_severe=relative_severe,
             )
             for flag, flag_scopes in scopes.items():
+                if self.rules.cues[flag].nearest_only:
+                    flag_scopes = _nearest(flag_scopes, match, matches)
                 setattr(mention, flag, _in_scope(match, flag_scopes, flag))
             if id(match) in normal_reading:
                 mention.negated = True
@@ -258,15 +270,16 @@ class Extractor:
         } | (ignored or set())
         for start, end in self.rules.severe.find_all(words):
             # "not terrible", "no redness spreading": the severity itself is denied
-            denied = self.rules.severe_negators.intersection(words[max(0, start - 2) : start])
+            reach = self.rules.severe_negator_reach
+            denied = self.rules.severe_negators.intersection(words[max(0, start - reach) : start])
             if not blocked.intersection(range(start, end)) and not denied:
                 return True
-        sentence = " ".join(words)
+        sentence = join_words(words)
         return any(pattern.search(sentence) for pattern in self.severe_patterns)
 
     def _prolonged(self, words: list[str]) -> bool:
         """The sentence says something has lasted longer than long_duration_days."""
-        sentence = " ".join(words)
+        sentence = join_words(words)
         if any(pattern.search(sentence) for pattern in self.prolonged_patterns):
             return True
         limit = self.rules.long_duration_days * 24
@@ -305,7 +318,8 @@ class Extractor:
         readings: dict[int, bool] = {}
         fever_word = any(token.text in self.rules.fever_words for token in tokens)
         for position, token in enumerate(tokens):
-            if not token.text[:1].isdigit():
+            in_words = token.text in self.rules.numerals or token.text == self.rules.numeral_ten
+            if not (token.text[:1].isdigit() or in_words):
                 continue
             for pattern in self.temperature_patterns:
                 match = pattern.match(text, token.start)
@@ -313,14 +327,30 @@ class Extractor:
                     continue
                 reading = match.group().strip()
                 number = re.match(r"\d+(?:[.,]\d+)?", reading)
-                value = temperature_value(number.group()) if number else None
-                has_unit = number is not None and reading != number.group()
-                has_decimal = number is not None and ("." in reading or "," in reading)
+                if number is None:  # written in words: 三十八度五
+                    value, has_unit, has_decimal = self.rules.numeral_value(reading), True, False
+                else:
+                    value = temperature_value(number.group())
+                    has_unit = reading != number.group()
+                    has_decimal = "." in reading or "," in reading
                 if value is None or not (has_unit or has_decimal or fever_word):
                     continue
                 readings[position] = self.timing.thresholds.is_fever(value)
                 break
         return readings
+
+
+def _nearest(scopes: list, match: PhraseMatch, matches: list[PhraseMatch]) -> list:
+    """The scopes whose cue has no other mention between it and this one."""
+    return [
+        scope
+        for scope in scopes
+        if not any(
+            scope.cue.stop <= other.first < match.first and other.first not in scope.cue
+            for other in matches
+            if other.phrase.entity != "info_topic"
+        )
+    ]
 
 
 def _in_scope(match: PhraseMatch, scopes: list, flag: str) -> bool:

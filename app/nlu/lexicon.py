@@ -7,6 +7,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from itertools import product
 
+from app.nlu.sound import is_han, phrase_sounds, usual_sound
 from app.nlu.text import normalize_phrase, stem
 
 # Extra words allowed inside a match beyond the phrase's own ("eyes look kind of yellow").
@@ -39,6 +40,9 @@ class Phrase:
     text: str
     stems: tuple[str, ...]
     stem_set: frozenset[str]
+    # Chinese characters, matched by sound: all but one of them must appear as written.
+    characters: tuple[str, ...] = ()
+    sounds: tuple[str, ...] = ()  # their readings in this phrase
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,8 +82,16 @@ class Lexicon:
                     content = [w for w in words if w not in glue_words] or words
                     if not content:
                         continue
-                    stems = tuple(key_of(word, surface_only) for word in content)
-                    self.phrases.append(Phrase(entity, value, example, stems, frozenset(stems)))
+                    characters = tuple(word for word in content if is_han(word))
+                    sounds = tuple(phrase_sounds(list(characters)))
+                    readings = iter(sounds)
+                    stems = tuple(
+                        next(readings) if is_han(word) else key_of(word, surface_only)
+                        for word in content
+                    )
+                    self.phrases.append(
+                        Phrase(entity, value, example, stems, frozenset(stems), characters, sounds)
+                    )
         # A phrase can only match where all its stems are present, so it is indexed under
         # its rarest stem alone: a sentence then checks few candidates, not every phrase
         # sharing a common word ("feel", "pain").
@@ -115,7 +127,7 @@ class Lexicon:
             if not phrase.stem_set <= present:
                 continue
             found = _tightest(phrase.stems, positions_by_key, barriers)
-            if found is not None:
+            if found is not None and _written_closely(phrase, found, keys_by_position):
                 matches.append(PhraseMatch(phrase, found))
         # Phrases that only look like symptoms ("flu jab", "cold weather") block what they cover.
         blocked = [set(m.positions) for m in matches if m.phrase.entity == BLOCKER]
@@ -162,6 +174,38 @@ def _tightest(
         if best is None or span < best[-1] - best[0] + 1:
             best = tuple(sorted(choice))
     return best
+
+
+def _written_closely(
+    phrase: Phrase, positions: tuple[int, ...], keys_by_position: list[frozenset[str]]
+) -> bool:
+    """A phrase matched by sound keeps all but one of its characters as written (one
+    same-sound slip per phrase, none in a one-character phrase: 样 is not 痒), and a slip
+    only counts inside the phrase's own characters, with nothing between them."""
+    if not phrase.characters:
+        return True
+    written = set().union(*(keys_by_position[p] for p in positions))
+    slips = sum(SURFACE_PREFIX + c not in written for c in phrase.characters)
+    if slips == 0:
+        return True
+    contiguous = positions[-1] - positions[0] + 1 == len(positions)
+    if slips > 1 or len(phrase.characters) < 2 or not contiguous:
+        return False
+    if len(positions) != len(phrase.characters) or len(phrase.stems) != len(positions):
+        return False  # a phrase mixing Chinese with other words: no slips there
+    # The slipped character is the one a keyboard offers first for the phrase's sound.
+    for position, character, sound in zip(positions, phrase.characters, phrase.sounds, strict=True):
+        typed = next(
+            (
+                k[len(SURFACE_PREFIX) :]
+                for k in keys_by_position[position]
+                if k[:1] == SURFACE_PREFIX
+            ),
+            "",
+        )
+        if typed != character and usual_sound(typed) != sound:
+            return False
+    return True
 
 
 def _drop_contained(matches: list[PhraseMatch]) -> list[PhraseMatch]:

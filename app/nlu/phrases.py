@@ -48,13 +48,16 @@ class PhraseSet:
         if self._pattern is None or not words:
             return []
         text = " ".join(words)
+        found = list(self._pattern.finditer(text))
+        if not found:  # the common case: no word lists needed
+            return []
         index_at: dict[int, int] = {}
         offset = 0
         for index, word in enumerate(words):
             index_at[offset] = index
             offset += len(word) + 1
         spans = []
-        for match in self._pattern.finditer(text):
+        for match in found:
             start = index_at[match.start(1)]
             spans.append((start, start + match.group(1).count(" ") + 1))
         return spans

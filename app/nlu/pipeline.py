@@ -14,7 +14,7 @@ from app.nlu.safety_net import RedFlagNet
 from app.nlu.timing import DEFAULT_THRESHOLDS, Thresholds
 from app.nlu.training_data import NLU_DATA_DIR, load_language
 
-SUPPORTED_LANGUAGES = ("en",)
+SUPPORTED_LANGUAGES = ("en", "zh")
 MAX_MESSAGE_CHARS = 5000  # longer messages are refused at the edges (HTTP 413, CLI error)
 _CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 
@@ -35,10 +35,15 @@ class LanguageModel:
 
 
 def detect_language(text: str) -> str:
-    """'zh' when the text is mostly Chinese characters, else 'en'."""
+    """'zh' when the text is mostly Chinese characters; 'en' when it is mostly Latin letters
+    (or has none); otherwise 'und' (another script: no model reads it)."""
     letters = [c for c in text if c.isalpha()]
-    if letters and sum(1 for c in letters if _CJK.match(c)) / len(letters) > 0.3:
+    if not letters:
+        return "en"
+    if sum(1 for c in letters if _CJK.match(c)) / len(letters) > 0.3:
         return "zh"
+    if sum(1 for c in letters if c.isascii() or "\u00c0" <= c <= "\u024f") / len(letters) < 0.5:
+        return "und"
     return "en"
 
 

@@ -10,8 +10,13 @@ from functools import lru_cache
 
 import snowballstemmer
 
-# A word (letters/digits, inner apostrophes, an optional decimal part) or one symbol.
-_TOKEN_RE = re.compile(r"[^\W_]+(?:['’][^\W_]+)*(?:[.,]\d+)?|[^\w\s]", re.UNICODE)
+from app.nlu.sound import has_han, is_han, to_simplified
+
+# One Chinese character (Chinese is matched character by character), a word (letters or
+# digits, inner apostrophes, an optional decimal part) or one symbol.
+_HAN = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
+_WORD = rf"[^\W_{_HAN}]"
+_TOKEN_RE = re.compile(rf"[{_HAN}]|{_WORD}+(?:['’]{_WORD}+)*(?:[.,]\d+)?|[^\w\s]", re.UNICODE)
 _APOSTROPHES = str.maketrans({"’": "'", "‘": "'", "`": "'"})
 _STEMMER = snowballstemmer.stemmer("english")
 
@@ -34,8 +39,22 @@ def stem(word: str) -> str:
 
 
 def clean(text: str) -> str:
-    """Unicode-normalise text so that look-alike characters compare equal."""
-    return unicodedata.normalize("NFKC", text).translate(_APOSTROPHES)
+    """Unicode-normalise text so that look-alike characters compare equal (full-width
+    punctuation, traditional Chinese characters)."""
+    return to_simplified(unicodedata.normalize("NFKC", text).translate(_APOSTROPHES))
+
+
+def join_words(words: Sequence[str]) -> str:
+    """Words as one string for patterns: spaces between words, none between Chinese
+    characters (so a pattern reads 输完, not 输 完)."""
+    if not has_han("".join(words)):
+        return " ".join(words)
+    out: list[str] = []
+    for index, word in enumerate(words):
+        if index and not (is_han(word[:1]) and is_han(words[index - 1][-1:])):
+            out.append(" ")
+        out.append(word)
+    return "".join(out)
 
 
 def _split_word(word: str, normalize: Mapping[str, str]) -> list[str]:
@@ -102,7 +121,7 @@ def tokenize(
                 sentence += 1
             continue
         for word in _split_word(lowered, normalize):
-            if correct is not None and word.isalpha():
+            if correct is not None and word.isalpha() and not is_han(word):
                 word = correct(word)
                 if word in normalize:  # a corrected word may itself be text-speak
                     for part in normalize[word].split():

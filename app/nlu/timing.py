@@ -13,6 +13,9 @@ from app.nlu.text import clean
 WINDOWS = ("during", "within_2h", "later", "unknown")
 
 HOURS_PER_MONTH = 730  # months_since_stopped is in months of 730 hours
+# Word edges, like \b, except that Chinese characters need none (no spaces between words).
+EDGE_BEFORE = r"(?<![^\W_\u3400-\u9fff])"
+EDGE_AFTER = r"(?![^\W_\u3400-\u9fff])"
 
 
 def _alternatives(words: Any) -> str:
@@ -53,23 +56,31 @@ class TimeWords:
         clock_hours = {str(k): int(v) for k, v in config["clock_hours"].items()}
         clock_minutes = {str(k): int(v) for k, v in config["clock_minutes"].items()}
         half = re.escape(config["and_a_half"])
+        classifier = f"(?:{re.escape(config['classifier'])})?" if config.get("classifier") else ""
         duration = (
-            rf"(?P<num>\d+(?:[.,]\d+)?|{_alternatives(numbers)})(?P<and_half>{half})?"
+            rf"(?P<num>\d+(?:[.,]\d+)?|{_alternatives(numbers)}){classifier}(?P<and_half>{half})?"
             rf"\s*{config['range']}?\s*(?:\d+\s*)?"
             rf"(?P<unit>{_alternatives(units)})(?P<half>{half})?"
         )
         hour = rf"(?:\d{{1,2}}|{_alternatives(clock_hours)})"
+        # A language whose clock times read differently (Chinese 下午两点半) gives its own
+        # pattern: HOUR, groups h7 (hour), m7 (minutes: digits or a clock_minutes word) and
+        # ap7 (am/pm word).
         clock = (
-            rf"(?:(?P<m>{_alternatives(clock_minutes)})"
-            rf" (?P<rel>{_alternatives(config['minutes_past'] + config['minutes_to'])})"
-            rf" (?P<h1>{hour})"
-            rf"|(?:{_alternatives(config['half_past'])}) (?P<h6>{hour})\b"
-            rf"|(?P<h2>\d{{1,2}})(?:[:.](?P<mm>\d{{2}}))? ?"
-            rf"(?P<ap>{_alternatives(config['am'] + config['pm'])})"
-            rf"|(?P<h3>\d{{1,2}})[:.](?P<mm3>\d{{2}})"
-            rf"|(?P<h4>{hour}) {config['oclock']}"
-            rf"|(?P<noon>{_alternatives(config['noon'])})"
-            rf"|(?P<midnight>{_alternatives(config['midnight'])}))"
+            str(config["clock"]).replace("HOUR", hour)
+            if config.get("clock")
+            else (
+                rf"(?:(?P<m>{_alternatives(clock_minutes)})"
+                rf" (?P<rel>{_alternatives(config['minutes_past'] + config['minutes_to'])})"
+                rf" (?P<h1>{hour})"
+                rf"|(?:{_alternatives(config['half_past'])}) (?P<h6>{hour})\b"
+                rf"|(?P<h2>\d{{1,2}})(?:[:.](?P<mm>\d{{2}}))? ?"
+                rf"(?P<ap>{_alternatives(config['am'] + config['pm'])})"
+                rf"|(?P<h3>\d{{1,2}})[:.](?P<mm3>\d{{2}})"
+                rf"|(?P<h4>{hour}) {config['oclock']}"
+                rf"|(?P<noon>{_alternatives(config['noon'])})"
+                rf"|(?P<midnight>{_alternatives(config['midnight'])}))"
+            )
         )
 
         def compile_clock(key: str) -> re.Pattern[str]:
@@ -83,7 +94,7 @@ class TimeWords:
             minutes_to=frozenset(config["minutes_to"]),
             pm=frozenset(config["pm"]),
             duration=duration,
-            duration_re=re.compile(rf"\b{duration}\b"),
+            duration_re=re.compile(rf"{EDGE_BEFORE}{duration}{EDGE_AFTER}"),
             ended_at=compile_clock("ended_at"),
             started_at=compile_clock("started_at"),
             now_is=compile_clock("now_is"),
@@ -135,21 +146,32 @@ class TimeWords:
         def hour(value: str) -> int:
             return self.clock_hours.get(value) or int(value)
 
-        if g["noon"]:
+        if g.get("noon"):
             return 12 * 60, True
         if g.get("midnight"):
             return 0, True
-        if g["m"]:
+        if g.get("m"):
             base, minutes = hour(g["h1"]) * 60, self.clock_minutes[g["m"]]
             return (base - minutes if g["rel"] in self.minutes_to else base + minutes) % 720, False
-        if g["h2"]:
+        if g.get("h2"):
             h = int(g["h2"]) % 12 + (12 if g["ap"] in self.pm else 0)
             return h * 60 + int(g["mm"] or 0), True
-        if g["h3"]:
+        if g.get("h3"):
             h = int(g["h3"])
             return (h * 60 + int(g["mm3"])) if h < 24 else None, h > 12
-        if g["h4"]:
+        if g.get("h4"):
             return hour(g["h4"]) % 12 * 60, False
+        if g.get("h7"):  # a language's own clock pattern
+            minutes = g.get("m7")
+            extra = (
+                int(minutes)
+                if minutes and minutes.isdigit()
+                else self.clock_minutes.get(minutes or "", 0)
+            )
+            if g.get("ap7"):
+                h = hour(g["h7"]) % 12 + (12 if g["ap7"] in self.pm else 0)
+                return h * 60 + extra, True
+            return hour(g["h7"]) % 12 * 60 + extra, False
         if g.get("h6"):  # British "half 3" = 3:30
             return (hour(g["h6"]) % 12 * 60 + 30), False
         if g.get("h5"):

@@ -37,7 +37,8 @@ class TriageResult:
     # The level was raised by the red-flag safety net, not by a recognised symptom.
     safety_net: bool = False
     # For each category, the patient's symptoms that led to it, as the bot names them.
-    reported: dict[str, list[str]] = field(default_factory=dict)
+    # Category -> (concept, modifiers) of the symptoms that led to it.
+    reported: dict[str, list[tuple[str, tuple[str, ...]]]] = field(default_factory=dict)
     # It reads like a health complaint, but no sign was recognised: the bot must ask.
     unrecognised_complaint: bool = False
 
@@ -131,29 +132,24 @@ def _ordered(found: Iterable[tuple[int, str]], protocol: Protocol) -> list[str]:
     return list(dict.fromkeys(category for _, category in ranked))
 
 
-_MODIFIER_WORDS = ("sudden", "severe")
+# Modifiers that name a reported symptom more exactly ("a sudden severe headache").
+LABEL_MODIFIERS = ("sudden", "severe")
 
 
 def _reported(
-    mentions: list[SymptomMention], by_mention: dict[int, str], protocol: Protocol
-) -> dict[str, list[str]]:
-    """Category -> the patient's symptoms that led to it, named as the bot says them."""
-    reported: dict[str, list[str]] = {}
+    mentions: list[SymptomMention], by_mention: dict[int, str]
+) -> dict[str, list[tuple[str, tuple[str, ...]]]]:
+    """Category -> the patient's symptoms that led to it: (concept, modifiers); the reply
+    names them in the patient's language (app/triage/reply.py)."""
+    reported: dict[str, list[tuple[str, tuple[str, ...]]]] = {}
     for mention in mentions:
         category = by_mention.get(id(mention))
         if category is None:
             continue
-        label = protocol.concepts[mention.concept].label
-        words = [w for w in _MODIFIER_WORDS if getattr(mention, w) and w not in label]
-        if words:
-            article, _, rest = label.partition(" ")
-            if article in ("a", "an"):
-                label = " ".join(["a", *words, rest])
-            else:
-                label = " ".join([*words, label])
-        named = reported.setdefault(category, [])
-        if label not in named:
-            named.append(label)
+        named = (mention.concept, tuple(w for w in LABEL_MODIFIERS if getattr(mention, w)))
+        found = reported.setdefault(category, [])
+        if named not in found:
+            found.append(named)
     return reported
 
 
@@ -190,7 +186,7 @@ def _from_mentions(
             questions,
             window,
             categories_of(by_mention),
-            reported=_reported(present, by_mention, protocol),
+            reported=_reported(present, by_mention),
         )
 
     # No symptom reported now: a question about the medicine or about a symptom is `info`.

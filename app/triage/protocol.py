@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import copy
+from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -137,6 +138,20 @@ class Protocol:
     fever_celsius: float = 38.0
     # Confidence above which the red-flag safety net may raise a level (None: off).
     safety_net_min_confidence: float | None = None
+    # How a list of reported symptoms is joined: "hives, itching and flushing".
+    list_separator: str = ", "
+    list_last: str = " and "
+    # "severe" + "headache" -> "severe headache"; "a tight throat" -> "a severe tight throat"
+    modifier_words: dict[str, str] = field(default_factory=dict)
+    modifier_joiner: str = " "
+    articles: frozenset[str] = frozenset()
+    lang: str = "en"
+    # The same protocol with its patient-facing texts in other languages (protocol.<lang>.yml).
+    translations: dict[str, Protocol] = field(default_factory=dict, compare=False, repr=False)
+
+    def for_language(self, lang: str | None) -> Protocol:
+        """This protocol with its texts in `lang` (English where there is no translation)."""
+        return self.translations.get(lang or self.lang, self)
 
     def level_of(self, category: str) -> str:
         return self.categories[category].level
@@ -360,6 +375,7 @@ def parse_protocol(data: dict[str, Any]) -> Protocol:
     if min_confidence is not None and not 0 < float(min_confidence) <= 1:
         raise ProtocolError("safety_net.min_confidence: must be between 0 and 1")
     window = _require(data, "infusion_window", "protocol")
+    words = data.get("list_words") or {}
     document = _require(data, "document", "protocol")
     return Protocol(
         levels=levels,
@@ -390,16 +406,55 @@ def parse_protocol(data: dict[str, Any]) -> Protocol:
         window_hours=float(_require(window, "hours_after_end", "infusion_window")),
         infusion_hours=float(_require(window, "infusion_hours", "infusion_window")),
         fever_celsius=float(_require(data, "fever_celsius", "protocol")),
+        list_separator=str(words.get("separator", ", ")),
+        list_last=str(words.get("last", " and ")),
+        modifier_words={str(k): str(v) for k, v in (words.get("modifiers") or {}).items()},
+        modifier_joiner=str(words.get("modifier_joiner", " ")),
+        articles=frozenset(words.get("articles") or ()),
+        lang=str(data.get("lang") or "en"),
     )
 
 
-def load_protocol(path: Path = PROTOCOL_PATH) -> Protocol:
-    """Read and validate a protocol file."""
+def _read(path: Path) -> Any:
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        return yaml.safe_load(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as error:
         raise ProtocolError(f"{path}: not valid YAML: {error}") from None
-    return parse_protocol(data)
+
+
+def translated(data: Any, texts: Any, where: str = "") -> Any:
+    """The protocol document with the texts of a translation file laid over it: the same
+    keys and list positions; everything the translation does not name stays as it is."""
+    if isinstance(texts, dict):
+        if not isinstance(data, dict):
+            raise ProtocolError(f"translation {where}: no such entry in the protocol")
+        merged = dict(data)
+        for key, value in texts.items():
+            if key not in data:
+                raise ProtocolError(f"translation {where}.{key}: no such entry in the protocol")
+            merged[key] = translated(data[key], value, f"{where}.{key}")
+        return merged
+    if isinstance(texts, list):
+        if not isinstance(data, list) or len(texts) != len(data):
+            raise ProtocolError(f"translation {where}: needs one entry per protocol line")
+        return [
+            translated(d, t, f"{where}[{i}]")
+            for i, (d, t) in enumerate(zip(data, texts, strict=True))
+        ]
+    return texts
+
+
+def load_protocol(path: Path = PROTOCOL_PATH) -> Protocol:
+    """Read and validate a protocol file and its translations (protocol.<lang>.yml)."""
+    data = _read(path)
+    protocol = parse_protocol(data)
+    for translation in sorted(path.parent.glob(f"{path.stem}.*{path.suffix}")):
+        texts = _read(translation)
+        lang = str(_require(texts, "lang", str(translation)))
+        overlay = {k: v for k, v in texts.items() if k != "lang"}
+        localized = parse_protocol({**translated(copy.deepcopy(data), overlay), "lang": lang})
+        protocol.translations[lang] = localized
+    return protocol
 
 
 @lru_cache(maxsize=1)

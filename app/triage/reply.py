@@ -66,11 +66,27 @@ def fill(text: str, values: dict[str, str]) -> str:
     return text
 
 
-def names(labels: list[str]) -> str:
-    """'hives', 'hives and itching', 'hives, itching and flushing'."""
+def label(protocol: Protocol, concept: str, modifiers: tuple[str, ...]) -> str:
+    """A reported symptom as the bot names it: "a tight throat", "a sudden severe
+    headache" (the protocol's concept labels and modifier words)."""
+    text = protocol.concepts[concept].label
+    words = [protocol.modifier_words.get(m, m) for m in modifiers]
+    words = [w for w in words if w not in text]
+    if not words:
+        return text
+    joiner = protocol.modifier_joiner
+    article, _, rest = text.partition(" ")
+    if rest and article in protocol.articles:
+        return joiner.join([article, *words, rest])
+    return joiner.join([*words, text])
+
+
+def names(labels: list[str], protocol: Protocol) -> str:
+    """'hives', 'hives and itching', 'hives, itching and flushing' (the protocol's
+    list_words)."""
     if len(labels) <= 1:
         return "".join(labels)
-    return ", ".join(labels[:-1]) + " and " + labels[-1]
+    return protocol.list_separator.join(labels[:-1]) + protocol.list_last + labels[-1]
 
 
 def reply_lines(
@@ -103,7 +119,8 @@ def reply_lines(
         if category in protocol.info_topics:
             lines += [_line(protocol, line) for line in protocol.info_topics[category].answer]
             continue
-        reported = names(result.reported.get(category, []))
+        labels = [label(protocol, c, mods) for c, mods in result.reported.get(category, [])]
+        reported = names(list(dict.fromkeys(labels)), protocol)
         for line in protocol.categories[category].guidance:
             if line.self_care and red:
                 continue

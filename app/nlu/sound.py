@@ -1,0 +1,55 @@
+"""Same-sound keys for Chinese characters: a pinyin keyboard types a character that sounds
+like the intended one (抽出 for 抽搐, 淤班 for 瘀斑), so lexicon phrases also match on the
+characters' toneless pinyin (pypinyin's dictionaries)."""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+
+from opencc import OpenCC
+from pypinyin import Style, lazy_pinyin, pinyin
+
+SOUND_PREFIX = "~"  # a key that is a syllable, not a word or a stem
+_T2S = OpenCC("t2s")
+
+
+_HAN = re.compile("[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+
+
+def is_han(text: str) -> bool:
+    """A CJK ideograph (one token each in Chinese text)."""
+    return len(text) == 1 and text >= "\u3400" and _HAN.match(text) is not None
+
+
+def has_han(text: str) -> bool:
+    return _HAN.search(text) is not None
+
+
+@lru_cache(maxsize=16384)
+def usual_sound(character: str) -> str:
+    """The reading a pinyin keyboard lists a character under first (a typo is the right
+    sound typed and a wrong character picked)."""
+    return SOUND_PREFIX + pinyin(character, style=Style.NORMAL)[0][0]
+
+
+@lru_cache(maxsize=16384)
+def sound_keys(character: str) -> frozenset[str]:
+    """Every reading of a character (多音字 have several: 血 xue / xie), so that the same
+    character always meets a phrase's reading of it."""
+    readings = pinyin(character, style=Style.NORMAL, heteronym=True)[0]
+    return frozenset(SOUND_PREFIX + reading for reading in readings)
+
+
+def phrase_sounds(characters: list[str]) -> list[str]:
+    """The reading of each character of a phrase in context (血 in 出血 is xue)."""
+    return [SOUND_PREFIX + reading for reading in lazy_pinyin("".join(characters))]
+
+
+def to_simplified(text: str) -> str:
+    """Traditional characters folded to simplified (頭痛發燒 -> 头痛发烧); the text keeps
+    its length, so token offsets still point into the original."""
+    if not has_han(text):
+        return text
+    folded = _T2S.convert(text)
+    return folded if len(folded) == len(text) else text
