@@ -599,3 +599,31 @@ def test_the_new_controls_speak_chinese(service: LiveService, browser: Browser):
     screenshot(page, "widget-zh-too-long-phone")
     assert watched.errors == [] and watched.dialogs == []
     context.close()
+
+
+@pytest.mark.parametrize("view", list(VIEWS))
+def test_a_chinese_emergency_is_answered_in_chinese_with_its_action_line_in_view(
+    service: LiveService, browser: Browser, view: str
+):
+    """A Chinese patient at the infusion: the reply, its emergency banner and the action
+    line are Chinese, the line in view without scrolling (CJK fonts render: screenshot)."""
+    context, page = new_page(browser, view)
+    context.route(
+        f"{service.url}/zh",
+        lambda route: route.fulfill(status=200, content_type="text/html", body=ZH_PAGE),
+    )
+    watched = watch(page)
+    page.goto(f"{service.url}/zh")
+    page.get_by_test_id("launcher").click()
+    expect(page.locator(".msg-bot").first).to_contain_text("那他珠单抗")  # the disclaimer
+    send(page, "我正在输液，身上起了好多疙瘩很痒")
+    expect(page.get_by_test_id("emergency-banner")).to_be_visible()
+    first = page.locator(".msg-emergency").first
+    expect(first).to_contain_text("输液护士")
+    log = page.get_by_test_id("log").bounding_box()
+    line = first.bounding_box()
+    assert log and line
+    assert log["y"] - 0.5 <= line["y"] <= log["y"] + log["height"] - line["height"] + 0.5
+    screenshot(page, f"widget-zh-emergency-{view}")
+    assert watched.errors == [] and watched.dialogs == []
+    context.close()

@@ -180,8 +180,8 @@ def _written_closely(
     phrase: Phrase, positions: tuple[int, ...], keys_by_position: list[frozenset[str]]
 ) -> bool:
     """A phrase matched by sound keeps all but one of its characters as written (one
-    same-sound slip per phrase, none in a one-character phrase: 样 is not 痒), and a slip
-    only counts inside the phrase's own characters, with nothing between them."""
+    same-sound slip per phrase, none in a one-character phrase: 样 is not 痒); in a
+    two-character phrase the slip only counts with nothing between the two."""
     if not phrase.characters:
         return True
     written = set().union(*(keys_by_position[p] for p in positions))
@@ -189,10 +189,12 @@ def _written_closely(
     if slips == 0:
         return True
     contiguous = positions[-1] - positions[0] + 1 == len(positions)
-    if slips > 1 or len(phrase.characters) < 2 or not contiguous:
+    if slips > 1 or len(phrase.characters) < 2 or (len(phrase.characters) == 2 and not contiguous):
         return False
     if len(positions) != len(phrase.characters) or len(phrase.stems) != len(positions):
         return False  # a phrase mixing Chinese with other words: no slips there
+    if list(positions) != sorted(positions):
+        return False
     # The slipped character is the one a keyboard offers first for the phrase's sound.
     for position, character, sound in zip(positions, phrase.characters, phrase.sounds, strict=True):
         typed = next(
