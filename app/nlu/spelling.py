@@ -13,6 +13,12 @@ from spellchecker import SpellChecker
 _KNOWN_WORD_MIN_FREQUENCY = 20
 
 
+@lru_cache(maxsize=4)
+def _word_frequency(language: str):  # noqa: ANN202 - pyspellchecker's WordFrequency
+    """A language's word list, loaded once (English serves both English and Chinese)."""
+    return SpellChecker(language=language, distance=1).word_frequency
+
+
 class SpellingCorrector:
     """Corrects unknown words to the nearest vocabulary word by edit distance.
 
@@ -24,7 +30,7 @@ class SpellingCorrector:
     def __init__(self, vocabulary: Iterable[str], language: str = "en") -> None:
         self._vocabulary = sorted({word for word in vocabulary if word.isalpha() and len(word) > 2})
         self._vocabulary_set = frozenset(self._vocabulary)
-        self._dictionary = SpellChecker(language=language, distance=1).word_frequency
+        self._dictionary = _word_frequency(language)
         self.correct = lru_cache(maxsize=65536)(self._correct)
 
     def _is_known(self, word: str) -> bool:

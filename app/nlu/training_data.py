@@ -9,6 +9,8 @@ from pathlib import Path
 
 import yaml
 
+SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
 # The repo's nlu_data/ beside app/; an installed copy (e.g. the Docker image) sets
 # TRIAGE_NLU_DATA to where nlu_data/ was copied.
 NLU_DATA_DIR = Path(
@@ -48,7 +50,8 @@ def _examples(value: object, where: str) -> list[str]:
 
 def load_file(path: Path, into: TrainingData) -> None:
     """Add one Rasa NLU YAML file's items to `into`."""
-    document = yaml.safe_load(path.read_text(encoding="utf-8"))
+    # libyaml's parser where PyYAML has it: the same result, several times faster at start-up
+    document = yaml.load(path.read_text(encoding="utf-8"), Loader=SAFE_LOADER)
     if not isinstance(document, dict) or "nlu" not in document:
         raise TrainingDataError(f"{path}: not a Rasa NLU file (no 'nlu' key)")
     if str(document.get("version")) != SUPPORTED_VERSION:
