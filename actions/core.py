@@ -60,8 +60,8 @@ class TriageAction(Action, metaclass=ABCMeta):
     ) -> None:
         """The reply for a triage result, in the conversation's language; a red flag tells
         of the alert with clinic hours."""
-        notice = self.clinic.notice() if alerting else None
         protocol = self.triager.protocol.for_language(tracker.get_slot(LANGUAGE_SLOT))
+        notice = self.clinic.notice(words=protocol.clinic_words) if alerting else None
         for line in reply_lines(result, protocol, notice):
             dispatcher.utter_message(text=line.text, json_message=line.custom())
 

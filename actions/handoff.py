@@ -9,6 +9,7 @@ from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.core import TriageAction
+from app.dialogue.language import LANGUAGE_SLOT
 
 
 class ActionHandoff(TriageAction):
@@ -18,7 +19,8 @@ class ActionHandoff(TriageAction):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[dict[str, Any]]:
-        notice = self.clinic.notice()
+        protocol = self.triager.protocol.for_language(tracker.get_slot(LANGUAGE_SLOT))
+        notice = self.clinic.notice(words=protocol.clinic_words)
         dispatcher.utter_message(
             response="utter_handoff" if notice.clinic_open else "utter_handoff_closed",
             hours=notice.hours,

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, time
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from app.triage.protocol import ClinicWords
 from app.triage.reply import AlertNotice
 
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -72,20 +73,30 @@ class ClinicHours:
             day == local.weekday() and opens <= now < closes for day, opens, closes in self.periods
         )
 
-    def describe(self) -> str:
-        return f"{self.spec} ({self.zone.key})"
+    def describe(self, words: ClinicWords | None = None) -> str:
+        """The hours as configured, the day names in the patient's language."""
+        spec = self.spec
+        if words and words.days:
+            spec = re.sub(
+                r"[A-Za-z]{3}", lambda day: words.days.get(day.group().lower(), day.group()), spec
+            )
+        return f"{spec} ({self.zone.key})"
 
-    def reply_time(self) -> str:
+    def reply_time(self, words: ClinicWords | None = None) -> str:
+        words = words or ClinicWords()
         minutes = self.reply_minutes
         if minutes % 60 == 0:
             hours = minutes // 60
-            return "1 hour" if hours == 1 else f"{hours} hours"
-        return f"{minutes} minutes"
+            return words.hour if hours == 1 else words.hours.format(n=hours)
+        return words.minutes.format(n=minutes)
 
-    def notice(self, moment: datetime | None = None) -> AlertNotice:
-        """What the patient is told about a reply when the care team is alerted now."""
+    def notice(
+        self, moment: datetime | None = None, words: ClinicWords | None = None
+    ) -> AlertNotice:
+        """What the patient is told about a reply when the care team is alerted now (in
+        the words of the protocol's language)."""
         return AlertNotice(
             clinic_open=self.is_open(moment or datetime.now(UTC)),
-            hours=self.describe(),
-            reply_time=self.reply_time(),
+            hours=self.describe(words),
+            reply_time=self.reply_time(words),
         )

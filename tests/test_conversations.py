@@ -284,6 +284,8 @@ async def test_a_chinese_red_flag_is_answered_in_chinese_and_alerts_as_critical(
         reply = await say(http, "p1", "我正在输液，身上起了好多疙瘩很痒")
         assert triage(reply)["level"] == "emergency"
         assert "输液护士" in reply[0]["text"]  # the action line first, in Chinese
+        alerted = [m["text"] for m in reply if "已通知" in m["text"]]
+        assert alerted and not any(w in alerted[0] for w in ("hour", "minute", "Mon", "Sun"))
         [alert] = await rows(app, Alert)
         assert alert.severity == "critical"
         later = await say(http, "p1", "ok")  # too short to switch: still Chinese

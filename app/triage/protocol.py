@@ -115,6 +115,16 @@ class Document:
 
 
 @dataclass(frozen=True)
+class ClinicWords:
+    """How clinic hours and reply times are said ("1 hour", "Mon-Fri" -> "周一-周五")."""
+
+    minutes: str = "{n} minutes"
+    hour: str = "1 hour"
+    hours: str = "{n} hours"
+    days: dict[str, str] = field(default_factory=dict)  # "mon" -> the language's name
+
+
+@dataclass(frozen=True)
 class Protocol:
     """The whole protocol, validated: every name it uses is defined."""
 
@@ -146,6 +156,7 @@ class Protocol:
     modifier_joiner: str = " "
     articles: frozenset[str] = frozenset()
     lang: str = "en"
+    clinic_words: ClinicWords = field(default_factory=ClinicWords)
     # The same protocol with its patient-facing texts in other languages (protocol.<lang>.yml).
     translations: dict[str, Protocol] = field(default_factory=dict, compare=False, repr=False)
 
@@ -412,6 +423,17 @@ def parse_protocol(data: dict[str, Any]) -> Protocol:
         modifier_joiner=str(words.get("modifier_joiner", " ")),
         articles=frozenset(words.get("articles") or ()),
         lang=str(data.get("lang") or "en"),
+        clinic_words=_clinic_words(data.get("clinic_words") or {}),
+    )
+
+
+def _clinic_words(raw: dict[str, Any]) -> ClinicWords:
+    defaults = ClinicWords()
+    return ClinicWords(
+        minutes=str(raw.get("minutes", defaults.minutes)),
+        hour=str(raw.get("hour", defaults.hour)),
+        hours=str(raw.get("hours", defaults.hours)),
+        days={str(k): str(v) for k, v in (raw.get("days") or {}).items()},
     )
 
 
@@ -422,9 +444,17 @@ def _read(path: Path) -> Any:
         raise ProtocolError(f"{path}: not valid YAML: {error}") from None
 
 
+# Sections a translation gives whole: how its language lists names and says times.
+WHOLE_SECTIONS = frozenset({"list_words", "clinic_words"})
+
+
 def translated(data: Any, texts: Any, where: str = "") -> Any:
     """The protocol document with the texts of a translation file laid over it: the same
     keys and list positions; everything the translation does not name stays as it is."""
+    if isinstance(texts, dict) and not where:
+        whole = {k: v for k, v in texts.items() if k in WHOLE_SECTIONS}
+        rest = {k: v for k, v in texts.items() if k not in WHOLE_SECTIONS}
+        return {**translated(data, rest, "protocol"), **whole}
     if isinstance(texts, dict):
         if not isinstance(data, dict):
             raise ProtocolError(f"translation {where}: no such entry in the protocol")
