@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -35,7 +35,7 @@ class Domain:
     def intents(self) -> list[str]:
         return [i if isinstance(i, str) else next(iter(i)) for i in self.data.get("intents") or []]
 
-    @property
+    @cached_property
     def button_texts(self) -> frozenset[str]:
         """Button payloads that are plain text (sent as if typed), in any variation."""
         return frozenset(
