@@ -199,3 +199,44 @@ def test_dashboard_refuses_a_browser_that_is_not_signed_in(service: LiveService,
     page.get_by_role("button", name="Sign in").click()
     expect(page.get_by_test_id("sign-in-error")).to_have_text("Wrong username or password.")
     context.close()
+
+
+def _patient_says(service: LiveService, text: str) -> None:
+    started = httpx.post(f"{service.url}/api/conversations", json={}).json()
+    httpx.post(
+        f"{service.url}/api/conversations/{started['id']}/messages",
+        json={"text": text},
+        headers={"Authorization": f"Bearer {started['token']}"},
+        timeout=10,
+    ).raise_for_status()
+
+
+def test_the_queue_refreshes_while_a_control_in_it_has_focus(
+    service: LiveService, browser: Browser
+):
+    """Issue 12, defect 1: with keyboard focus on a row's link (after Ctrl+click "Open
+    transcript"), a new emergency still appears within a refresh, and focus stays on that
+    link; when the server cannot be reached the page says so prominently."""
+    _patient_says(service, "my eyes look kind of yellow")
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    desk = watch(context.new_page())
+    page = desk.page
+    sign_in(page, service.url)
+    link = page.get_by_role("link", name="Open transcript").first
+    link.focus()
+    expect(link).to_be_focused()
+    rows = page.locator("tr[data-alert-id]")
+    before = rows.count()
+    _patient_says(service, "I've just had a seizure and my neck is stiff with a fever")
+    expect(rows).to_have_count(before + 1, timeout=8000)
+    expect(page.locator(".badge.sev-critical").first).to_be_visible()
+    focused = page.evaluate("document.activeElement && document.activeElement.textContent")
+    assert focused == "Open transcript"
+
+    context.route("**/coordinator/queue/rows", lambda route: route.abort())
+    status = page.get_by_test_id("queue-status")
+    expect(status).to_contain_text("NOT up to date", timeout=12000)
+    screenshot(page, "dashboard-queue-stale")
+    context.unroute("**/coordinator/queue/rows")
+    expect(status).not_to_contain_text("NOT up to date", timeout=8000)
+    context.close()

@@ -10,13 +10,26 @@
   const url = table.dataset.refresh;
   let failures = 0;
 
-  function busy() {
-    // Don't swap rows under someone who is about to press a button in them.
-    return body.contains(document.activeElement);
+  // The rows are swapped whatever has focus (a queue that stops refreshing hides new
+  // emergencies); a focused link or button is found again in the new rows and refocused.
+  function focusedControl() {
+    const active = document.activeElement;
+    if (!active || !body.contains(active)) return null;
+    const row = active.closest("tr[data-alert-id]");
+    return row ? { id: row.dataset.alertId, tag: active.tagName, text: active.textContent } : null;
+  }
+
+  function refocus(focused) {
+    if (!focused) return;
+    const row = body.querySelector(`tr[data-alert-id="${CSS.escape(focused.id)}"]`);
+    const same = row && Array.from(row.querySelectorAll("a, button")).find(
+      (control) => control.tagName === focused.tag && control.textContent === focused.text
+    );
+    (same || table).focus({ preventScroll: true });
   }
 
   async function refresh() {
-    if (document.hidden || busy()) return;
+    if (document.hidden) return;
     try {
       const response = await fetch(url, { credentials: "same-origin", headers: { Accept: "text/html" } });
       if (response.redirected || response.status === 401) {
@@ -27,15 +40,22 @@
       const template = document.createElement("template");
       template.innerHTML = await response.text();
       const before = body.querySelectorAll("tr[data-alert-id]").length;
+      const focused = focusedControl();
       body.replaceChildren(template.content);
+      refocus(focused);
       const after = body.querySelectorAll("tr[data-alert-id]").length;
       failures = 0;
       if (status) {
+        status.classList.remove("stale");
         status.textContent = after > before ? `${after - before} new alert(s).` : "";
       }
     } catch (error) {
       failures += 1;
-      if (status && failures >= 2) status.textContent = "Cannot reach the server; retrying.";
+      if (status && failures >= 2) {
+        status.classList.add("stale");
+        status.textContent =
+          "The queue is NOT up to date: the server cannot be reached. Retrying every 3 s.";
+      }
     }
   }
 
