@@ -429,6 +429,30 @@ async def test_transcript_shows_symptoms_context_levels_and_guidance(desk):
     ).status_code == 404
 
 
+async def test_transcript_shows_a_button_press_as_the_patient_saw_it(desk):
+    """Issue 12, defect 4 (and 6): a button's title, not its payload; a phrase said many
+    times in one long message is listed once with a count."""
+    app, http = desk
+    payload = '/inform_infusion_timing{"infusion_window": "within_2h"}'
+    conversation_id, _ = await patient(
+        http, "I've got hives all over", payload, "so tired. " * 30 + "just tired"
+    )
+    headers = {"Authorization": f"Bearer {await api_token(app)}"}
+    found = (
+        await http.get(f"/api/coordinator/conversations/{conversation_id}", headers=headers)
+    ).json()
+    pressed = [m for m in found["messages"] if m["role"] == "patient" and m.get("pressed")]
+    assert [m["pressed"] for m in pressed] == ["It ended less than 2 hours ago"]
+    assert pressed[0]["text"] == payload  # the payload stays available
+    long_turn = [m for m in found["messages"] if m["role"] == "patient"][-1]
+    tired = [s for s in long_turn["symptoms"] if s["concept"] == "fatigue"]
+    assert len(tired) <= 2 and sum(s["count"] for s in tired) >= 30
+    await signed_in_csrf(http)
+    page = (await http.get(f"/coordinator/conversations/{conversation_id}")).text
+    assert "It ended less than 2 hours ago" in page
+    assert '<div class="text">/inform_infusion_timing' not in page
+
+
 async def test_reply_reaches_the_patients_widget_and_notes_are_kept(desk):
     app, http = desk
     conversation_id, patient_headers = await patient(http, "I've got hives all over")

@@ -367,20 +367,42 @@ def conversations_csv(items: list[dict[str, Any]]) -> str:
 
 
 def _symptoms(parse: dict[str, Any] | None, protocol: Protocol) -> list[dict[str, Any]]:
-    symptoms = []
+    """The turn's symptom mentions; the same words for the same concept, said again in a
+    long message, are listed once with how often (`count`)."""
+    symptoms: dict[tuple[Any, ...], dict[str, Any]] = {}
     for entity in (parse or {}).get("entities", []):
         if entity.get("entity") != "symptom":
             continue
         concept = protocol.concepts.get(entity.get("value", ""))
-        symptoms.append(
-            {
-                "concept": entity.get("value"),
-                "category": concept.category if concept else None,
-                "text": entity.get("text"),
-                "flags": [flag for flag in CONTEXT_FLAGS if entity.get(flag)],
-            }
-        )
-    return symptoms
+        flags = [flag for flag in CONTEXT_FLAGS if entity.get(flag)]
+        key = (entity.get("value"), str(entity.get("text", "")).casefold(), tuple(flags))
+        if key in symptoms:
+            symptoms[key]["count"] += 1
+            continue
+        symptoms[key] = {
+            "concept": entity.get("value"),
+            "category": concept.category if concept else None,
+            "text": entity.get("text"),
+            "flags": flags,
+            "count": 1,
+        }
+    return list(symptoms.values())
+
+
+def _with_button_titles(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """A patient turn that was a button press shows the button's title, as the patient saw
+    it (`pressed`); its payload stays in `text`."""
+    offered: dict[str, str] = {}
+    for message in messages:
+        if message["role"] == "bot" and message.get("_offered"):
+            offered = message["_offered"]
+        elif message["role"] == "patient":
+            title = offered.get(message["text"].strip())
+            if title:
+                message["pressed"] = title
+            offered = {}
+        message.pop("_offered", None)
+    return messages
 
 
 def _transcript_message(row: Message, protocol: Protocol) -> dict[str, Any]:
@@ -409,6 +431,9 @@ def _transcript_message(row: Message, protocol: Protocol) -> dict[str, Any]:
         message.update(response=custom.get("response"), source=custom.get("source"))
         if row.buttons:
             message["buttons"] = [button.get("title") for button in row.buttons]
+            message["_offered"] = {
+                str(button.get("payload")): str(button.get("title")) for button in row.buttons
+            }
     return message
 
 
@@ -430,7 +455,7 @@ async def transcript(
     summary = await _alert_summary(session, [conversation_id])
     return {
         **_conversation_row(conversation, summary[conversation_id]),
-        "messages": [_transcript_message(row, protocol) for row in messages],
+        "messages": _with_button_titles([_transcript_message(row, protocol) for row in messages]),
         "alerts": [
             {**alert_dict(row), "history": await _alert_history(session, row.id)} for row in alerts
         ],
