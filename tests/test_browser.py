@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import functools
+import re
 import threading
 from collections.abc import Iterator
 from http.server import ThreadingHTTPServer
@@ -239,4 +240,38 @@ def test_the_queue_refreshes_while_a_control_in_it_has_focus(
     screenshot(page, "dashboard-queue-stale")
     context.unroute("**/coordinator/queue/rows")
     expect(status).not_to_contain_text("NOT up to date", timeout=8000)
+    context.close()
+
+
+def test_the_queue_on_a_phone_names_patients_and_keeps_actions_on_screen(
+    service: LiveService, browser: Browser
+):
+    """Issue 12, defects 2 and 3: at 390x844 every row's patient label, first words of the
+    message, level and buttons are on screen (no sideways scrolling); open alerts come
+    before acknowledged ones; times are in the coordinator's time zone."""
+    _patient_says(service, "my eyes look kind of yellow and my pee is dark")
+    context = browser.new_context(
+        viewport={"width": 390, "height": 844}, timezone_id="Asia/Tokyo", is_mobile=True
+    )
+    desk = watch(context.new_page())
+    page = desk.page
+    sign_in(page, service.url)
+    queue = page.get_by_test_id("alert-queue")
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= 390, width
+    first = page.locator("tr[data-alert-id]").first
+    expect(first.get_by_test_id("patient-label")).to_have_text(re.compile(r"^P-[0-9A-F]{6}$"))
+    acknowledge = queue.get_by_role("button", name="Acknowledge").first
+    box = acknowledge.bounding_box()
+    assert box and box["x"] >= 0 and box["x"] + box["width"] <= 390, box
+    excerpts = page.get_by_test_id("excerpt").all_text_contents()
+    assert any("yellow" in text for text in excerpts)
+    raised = first.locator("time[data-local]")
+    assert "UTC" not in raised.inner_text()  # shown in Tokyo time, UTC on hover
+    statuses = [row.get_attribute("class") or "" for row in page.locator("tr[data-alert-id]").all()]
+    opened = [i for i, c in enumerate(statuses) if "status-open" in c]
+    acknowledged = [i for i, c in enumerate(statuses) if "status-acknowledged" in c]
+    assert not (opened and acknowledged) or max(opened) < min(acknowledged)
+    screenshot(page, "dashboard-queue-phone")
+    assert desk.errors == []
     context.close()

@@ -122,17 +122,45 @@ def alert_dict(alert: Alert) -> dict[str, Any]:
     }
 
 
+STATUS_ORDER = {"open": 0, "acknowledged": 1, "resolved": 2}
+EXCERPT_CHARS = 80
+
+
+def patient_label(conversation_id: str) -> str:
+    """A pseudonym to tell rows apart and speak of a patient on the phone ("P-3F9A2C"),
+    not their name: the conversation id's first characters."""
+    return "P-" + conversation_id[:6].upper()
+
+
 async def alert_queue(
     session: AsyncSession, statuses: tuple[str, ...] = ("open", "acknowledged")
 ) -> list[dict[str, Any]]:
-    """Alerts still to handle: emergencies (critical) first, then by age, oldest first."""
+    """Alerts still to handle: open before acknowledged, then emergencies (critical) first,
+    then the longest waiting. Each row names the patient by pseudonym, the conversation's
+    level now and the first words of the message that raised it."""
+    status_rank = case(STATUS_ORDER, value=Alert.status, else_=9)
     severity_rank = case(SEVERITY_ORDER, value=Alert.severity, else_=9)
-    rows = await session.scalars(
-        select(Alert)
+    rows = await session.execute(
+        select(Alert, Conversation.level, Message.text)
+        .join(Conversation, Conversation.id == Alert.conversation_id)
+        .outerjoin(Message, Message.id == Alert.message_id)
         .where(Alert.status.in_(statuses))
-        .order_by(severity_rank, Alert.created_at, Alert.id)
+        .order_by(status_rank, severity_rank, Alert.created_at, Alert.id)
     )
-    return [alert_dict(row) for row in rows]
+    queue = []
+    for alert, conversation_level, text in rows:
+        excerpt = " ".join((text or "").split())
+        if len(excerpt) > EXCERPT_CHARS:
+            excerpt = excerpt[: EXCERPT_CHARS - 1].rstrip() + "…"
+        queue.append(
+            {
+                **alert_dict(alert),
+                "patient": patient_label(alert.conversation_id),
+                "conversation_level": conversation_level,
+                "excerpt": excerpt,
+            }
+        )
+    return queue
 
 
 async def alert_conversation(session: AsyncSession, alert_id: int) -> str | None:

@@ -2,6 +2,20 @@
 // rendered (and escaped) by the server; nothing here builds HTML from patient text.
 "use strict";
 
+// Times are sent in UTC; each coordinator reads them in their own time zone.
+function localTimes(root) {
+  root.querySelectorAll("time[data-local]").forEach((element) => {
+    const moment = new Date(element.getAttribute("datetime"));
+    if (Number.isNaN(moment.getTime())) return;
+    const pad = (n) => String(n).padStart(2, "0");
+    element.textContent =
+      `${moment.getFullYear()}-${pad(moment.getMonth() + 1)}-${pad(moment.getDate())} ` +
+      `${pad(moment.getHours())}:${pad(moment.getMinutes())}`;
+    element.title = `${element.getAttribute("datetime")} (UTC)`;
+  });
+}
+localTimes(document);
+
 (function () {
   const table = document.querySelector("table[data-refresh]");
   if (!table) return;
@@ -39,15 +53,25 @@
       if (!response.ok) throw new Error(String(response.status));
       const template = document.createElement("template");
       template.innerHTML = await response.text();
-      const before = body.querySelectorAll("tr[data-alert-id]").length;
+      const seen = new Set(Array.from(body.querySelectorAll("tr[data-alert-id]"), (r) => r.dataset.alertId));
       const focused = focusedControl();
+      localTimes(template.content);
       body.replaceChildren(template.content);
       refocus(focused);
-      const after = body.querySelectorAll("tr[data-alert-id]").length;
+      const fresh = Array.from(body.querySelectorAll("tr[data-alert-id]")).filter(
+        (row) => !seen.has(row.dataset.alertId)
+      );
+      fresh.forEach((row) => row.classList.add("new"));
       failures = 0;
       if (status) {
         status.classList.remove("stale");
-        status.textContent = after > before ? `${after - before} new alert(s).` : "";
+        status.textContent = "";
+        if (fresh.length) {
+          const critical = fresh.filter((row) => row.classList.contains("sev-critical")).length;
+          status.textContent =
+            `${fresh.length} new alert${fresh.length > 1 ? "s" : ""}` +
+            (critical ? `, ${critical} critical (emergency)` : "") + ".";
+        }
       }
     } catch (error) {
       failures += 1;
