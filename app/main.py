@@ -12,6 +12,8 @@ from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -163,6 +165,22 @@ def create_app(settings: Settings | None = None, triager: Triager | None = None)
     app.add_middleware(WidgetCors, origins=settings.widget_origins)
     app.add_middleware(SecurityHeaders)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+
+    @app.exception_handler(DBAPIError)
+    @app.exception_handler(PoolTimeout)
+    @app.exception_handler(ConnectionError)
+    async def database_unavailable(request: Request, error: Exception) -> JSONResponse:
+        """The database failed or is unreachable: the turn's transaction was rolled back,
+        so nothing was half-written; the client may send it again. One line in the log,
+        without the statement's values."""
+        log.error("database unavailable on %s %s: %s", request.method, request.url.path,
+                  type(error).__name__)  # fmt: skip
+        return JSONResponse(
+            {"detail": "the service's database is not available; nothing was saved, please "
+                       "try again in a few seconds"},
+            status_code=503,
+            headers={"Retry-After": "5"},
+        )  # fmt: skip
 
     @app.exception_handler(TooLongError)
     async def too_long(_: Request, error: TooLongError) -> JSONResponse:

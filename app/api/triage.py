@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -13,6 +14,7 @@ from app.nlu.pipeline import UnsupportedLanguageError
 from app.store.db import ping
 
 router = APIRouter()
+RETRY = {"Retry-After": "5"}
 
 
 def _checked(body: TextRequest) -> TextRequest:
@@ -20,15 +22,38 @@ def _checked(body: TextRequest) -> TextRequest:
     return body
 
 
+PING_SECONDS = 2.0  # a frozen database must not hang the health checks
+
+
+async def _ready(request: Request) -> JSONResponse:
+    if getattr(request.app.state, "triager", None) is None:
+        return JSONResponse({"status": "starting"}, status_code=503, headers=RETRY)
+    engine = getattr(request.app.state, "db_engine", None)
+    try:
+        answers = engine is not None and await asyncio.wait_for(ping(engine), PING_SECONDS)
+    except TimeoutError:
+        answers = False
+    if not answers:
+        return JSONResponse({"status": "database unavailable"}, status_code=503, headers=RETRY)
+    return JSONResponse({"status": "ok"})
+
+
 @router.get("/healthz")
 async def healthz(request: Request) -> JSONResponse:
-    """200 once the model is loaded and the database answers."""
-    if getattr(request.app.state, "triager", None) is None:
-        return JSONResponse({"status": "starting"}, status_code=503)
-    engine = getattr(request.app.state, "db_engine", None)
-    if engine is None or not await ping(engine):
-        return JSONResponse({"status": "database unavailable"}, status_code=503)
-    return JSONResponse({"status": "ok"})
+    """200 once the model is loaded and the database answers (design.md's contract)."""
+    return await _ready(request)
+
+
+@router.get("/readyz")
+async def readyz(request: Request) -> JSONResponse:
+    """Readiness for a load balancer: the same check as /healthz."""
+    return await _ready(request)
+
+
+@router.get("/livez")
+async def livez() -> dict[str, str]:
+    """Liveness: the process answers (a database outage does not make it restart)."""
+    return {"status": "alive"}
 
 
 @router.post("/model/parse")

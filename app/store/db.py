@@ -27,11 +27,21 @@ def _sqlite_pragmas(connection, _record) -> None:  # type: ignore[no-untyped-def
 
 def make_engine(url: str) -> AsyncEngine:
     """An async engine (SQLite through aiosqlite, PostgreSQL through asyncpg)."""
+    # hide_parameters: a failed statement's error (and log line) never carries its values,
+    # which are patient text.
     if url.startswith("sqlite"):
-        engine = create_async_engine(url, connect_args={"timeout": 30})
+        engine = create_async_engine(url, connect_args={"timeout": 30}, hide_parameters=True)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
-    return create_async_engine(url, pool_pre_ping=True)
+    # Connect and statement timeouts: a frozen server fails requests (503) instead of
+    # hanging them.
+    return create_async_engine(
+        url,
+        pool_pre_ping=True,
+        pool_timeout=10,
+        hide_parameters=True,
+        connect_args={"timeout": 5, "command_timeout": 15},
+    )
 
 
 def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker:
@@ -52,7 +62,7 @@ class Transactions:
         self._blocking: Engine | None = None
         if url.startswith("sqlite+aiosqlite"):
             self._blocking = create_engine(
-                url.replace("+aiosqlite", "", 1), connect_args={"timeout": 30}
+                url.replace("+aiosqlite", "", 1), connect_args={"timeout": 30}, hide_parameters=True
             )
             event.listen(self._blocking, "connect", _sqlite_pragmas)
 
