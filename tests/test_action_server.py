@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+import zlib
+
 import rasa_sdk
 
 from actions import ALL_ACTIONS
@@ -95,15 +98,43 @@ async def test_unknown_action_is_404(client):
     assert response.json()["action_name"] == "action_does_not_exist"
 
 
-async def test_invalid_body_is_400(client):
+async def test_status_codes_are_rasa_sdks(client):
+    """rasa-sdk's table: 400 unreadable body, 500 a call it cannot run (a list, no
+    tracker; Rasa reads 400 as "action rejected"), `null` for no action to run."""
     response = await client.post(
         "/webhook", content=b"{not json", headers={"content-type": "application/json"}
     )
     assert response.status_code == 400
     assert response.json() == {"error": "Invalid body request"}
-    assert (await client.post("/webhook", json=["a", "list"])).status_code == 400
+    assert (await client.post("/webhook", content=b"null")).status_code == 400
+    assert (await client.post("/webhook", json=["a", "list"])).status_code == 500
     missing_tracker = {"next_action": "action_triage_message", "sender_id": "x"}
-    assert (await client.post("/webhook", json=missing_tracker)).status_code == 400
+    failed = await client.post("/webhook", json=missing_tracker)
+    assert failed.status_code == 500 and "error" in failed.json()
+    nothing = action_call("action_triage_message", "hi")
+    del nothing["next_action"]
+    answered = await client.post("/webhook", json=nothing)
+    assert answered.status_code == 200 and answered.json() is None
+
+
+async def test_compressed_requests_are_read_like_rasa_sdk(client):
+    """Rasa's COMPRESS_ACTION_SERVER_REQUEST: the body deflated, Content-Encoding: deflate."""
+    call = action_call("action_triage_message", "I've got hives all over")
+    body = zlib.compress(json.dumps(call).encode())
+    response = await client.post(
+        "/webhook",
+        content=body,
+        headers={"content-type": "application/json", "content-encoding": "deflate"},
+    )
+    assert response.status_code == 200, response.text
+    assert response.json()["responses"][0]["custom"]["response"] == "utter_urgent_stop_dose"
+    broken = await client.post(
+        "/webhook", content=b"not deflated", headers={"content-encoding": "deflate"}
+    )
+    assert broken.status_code == 400
+    bomb = zlib.compress(b" " * (64 * 1024 * 1024))  # 64 MB of spaces in ~64 kB
+    refused = await client.post("/webhook", content=bomb, headers={"content-encoding": "deflate"})
+    assert refused.status_code == 413
 
 
 async def test_unreadable_text_does_not_crash_an_action(client):
