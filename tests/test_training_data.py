@@ -70,3 +70,15 @@ def test_malformed_file_is_reported_with_its_name(tmp_path):
     )
     with pytest.raises(TrainingDataError, match=r"bad.yml item 1 \(intent: greet\)"):
         load_file(bad, TrainingData())
+
+
+def test_a_phrase_under_two_synonyms_is_refused(tmp_path):
+    folder = tmp_path / "xx"
+    folder.mkdir()
+    (folder / "a.yml").write_text(
+        'version: "3.1"\nnlu:\n- synonym: limb_weakness\n  examples: |\n    - can not lift my arm\n'
+        "- synonym: limb_paralysis\n  examples: |\n    - Can not lift  my arm\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(TrainingDataError, match="limb_weakness and limb_paralysis"):
+        load_language("xx", root=tmp_path)

@@ -82,4 +82,21 @@ def load_language(lang: str, root: Path = NLU_DATA_DIR) -> TrainingData:
     data = TrainingData()
     for path in files:
         load_file(path, data)
+    _refuse_conflicting_synonyms(data, folder)
     return data
+
+
+def _refuse_conflicting_synonyms(data: TrainingData, folder: Path) -> None:
+    """One phrase, one value: Rasa keeps only one of two synonyms for the same words (and
+    warns), so a phrase listed under two concepts or topics is an error here."""
+    owner: dict[str, str] = {}
+    conflicts = []
+    for value, phrases in data.synonyms.items():
+        for phrase in phrases:
+            key = " ".join(phrase.casefold().split())
+            if owner.setdefault(key, value) != value:
+                conflicts.append(f"{phrase!r} ({owner[key]} and {value})")
+    if conflicts:
+        raise TrainingDataError(
+            f"{folder}: phrases listed as synonyms of two values: " + "; ".join(conflicts[:10])
+        )
