@@ -14,6 +14,7 @@ COPY pyproject.toml README.md ./
 COPY app ./app
 COPY actions ./actions
 COPY nlu_data ./nlu_data
+COPY labelled ./labelled
 COPY domain.yml ./
 # Editable install: the service reads nlu_data/, domain.yml and the Alembic migrations from
 # this folder at run time.

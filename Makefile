@@ -50,7 +50,7 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.dashboard
 
 evaluate: $(STAMP)
-	@for f in nlu_data/en/labelled/*.jsonl tests/data/*/*.jsonl ../shared/dev-set/messages-en.jsonl; do \
+	@for f in labelled/*/*.jsonl tests/data/*/*.jsonl ../shared/dev-set/messages-en.jsonl; do \
 	  [ -f "$$f" ] && $(BIN)/triagebot evaluate "$$f" | head -3; \
 	done
 

@@ -214,7 +214,7 @@ def evaluate(
         bool,
         typer.Option(
             "--leave-one-out",
-            help="Score each labelled set (a folder, default nlu_data/en/labelled) with the "
+            help="Score each labelled set (a folder, default labelled/en) with the "
             "red-flag safety net trained on the other sets only, and with no net.",
         ),
     ] = False,
@@ -254,9 +254,9 @@ def _leave_one_out(folder: Path | None, as_json: bool) -> None:
     from rich.progress import track
 
     from app.evaluation import leave_one_set_out
-    from app.nlu.training_data import NLU_DATA_DIR
+    from app.nlu.training_data import LABELLED_DIR
 
-    folder = folder or NLU_DATA_DIR / "en" / "labelled"
+    folder = folder or LABELLED_DIR / "en"
     if not folder.is_dir() or not any(folder.glob("*.jsonl")):
         err.print(f"[red]error:[/red] {folder} is not a folder of labelled .jsonl sets")
         raise typer.Exit(2)

@@ -15,11 +15,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 SOURCES = {
     "en": [
-        ROOT / "nlu_data/en/labelled/triage-en.jsonl",
+        ROOT / "labelled/en/triage-en.jsonl",
         ROOT.parent / "shared/dev-set/messages-en.jsonl",
     ],
     "zh": [
-        *sorted((ROOT / "nlu_data/zh/labelled").glob("*.jsonl")),
+        *sorted((ROOT / "labelled/zh").glob("*.jsonl")),
         ROOT.parent / "shared/dev-set/messages-zh.jsonl",
     ],
 }

@@ -9,10 +9,10 @@ from pathlib import Path
 import yaml
 
 from app.evaluation import read_labelled
-from app.nlu.training_data import NLU_DATA_DIR
+from app.nlu.training_data import LABELLED_DIR
 
 KNOWN_MISSES = Path(__file__).resolve().parent / "data" / "known_misses.yml"
-LABELLED = sorted(NLU_DATA_DIR.glob("*/labelled/*.jsonl"))
+LABELLED = sorted(LABELLED_DIR.glob("*/*.jsonl"))
 GENERALISATION = sorted(
     (Path(__file__).resolve().parent / "data" / "generalisation").glob("*.jsonl")
 )

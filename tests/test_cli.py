@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from app.nlu.training_data import NLU_DATA_DIR
+from app.nlu.training_data import LABELLED_DIR
 
 TRIAGEBOT = shutil.which("triagebot") or str(Path(sys.executable).with_name("triagebot"))
 
@@ -171,7 +171,7 @@ def test_leave_one_set_out_scores_each_set_with_a_net_that_never_saw_it(tmp_path
     """A safety net trained on the other sets only; the shipped net is put back after."""
     from app.evaluation import leave_one_set_out
 
-    source = sorted((NLU_DATA_DIR / "en" / "labelled").glob("*-en.jsonl"))[:3]
+    source = sorted((LABELLED_DIR / "en").glob("*-en.jsonl"))[:3]
     for path in source:
         lines = path.read_text(encoding="utf-8").splitlines()[:40]
         (tmp_path / path.name).write_text("\n".join(lines) + "\n", encoding="utf-8")

@@ -10,7 +10,7 @@ import re
 import pytest
 import yaml
 
-from app.nlu.training_data import NLU_DATA_DIR
+from app.nlu.training_data import LABELLED_DIR, NLU_DATA_DIR
 from tests.conftest import SHARED_DIR
 
 DEV_SET = SHARED_DIR / "dev-set"
@@ -77,7 +77,7 @@ def test_no_labelled_message_shares_a_run_of_words_with_the_dev_set(dev_messages
     dev_runs = set().union(*(runs(message) for message in dev_messages))
     dev_whole = {" ".join(message) for message in dev_messages}
     shared = []
-    for path in sorted(NLU_DATA_DIR.glob("*/labelled/*.jsonl")):
+    for path in sorted(LABELLED_DIR.glob("*/*.jsonl")):
         for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
             if line.strip():
                 tokens = words(json.loads(line)["text"])

@@ -12,7 +12,7 @@ from app.nlu.intents import IntentClassifier
 from app.nlu.models import MessageParse
 from app.nlu.safety_net import RedFlagNet
 from app.nlu.timing import DEFAULT_THRESHOLDS, Thresholds
-from app.nlu.training_data import NLU_DATA_DIR, load_language
+from app.nlu.training_data import LABELLED_DIR, NLU_DATA_DIR, load_language
 
 SUPPORTED_LANGUAGES = ("en", "zh")
 MAX_MESSAGE_CHARS = 5000  # longer messages are refused at the edges (HTTP 413, CLI error)
@@ -57,6 +57,7 @@ class NLU:
         topics: frozenset[str],
         languages: tuple[str, ...] = SUPPORTED_LANGUAGES,
         data_dir: Path = NLU_DATA_DIR,
+        labelled_dir: Path = LABELLED_DIR,
         thresholds: Thresholds = DEFAULT_THRESHOLDS,
     ) -> None:
         self.models: dict[str, LanguageModel] = {}
@@ -72,7 +73,7 @@ class NLU:
             self.models[lang] = LanguageModel(
                 Extractor(data, rules, topics, thresholds),
                 IntentClassifier(dict(data.intents)),
-                RedFlagNet.from_folder(data_dir / lang / "labelled"),
+                RedFlagNet.from_folder(labelled_dir / lang),
             )
 
     def language_for(self, text: str, lang: str | None) -> str:

@@ -16,6 +16,11 @@ SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 NLU_DATA_DIR = Path(
     os.environ.get("TRIAGE_NLU_DATA") or Path(__file__).resolve().parents[2] / "nlu_data"
 )
+# Labelled patient messages (JSON lines): the red-flag safety net's training data and
+# make test's regression sets. Outside nlu_data/, which is a Rasa data folder.
+LABELLED_DIR = Path(
+    os.environ.get("TRIAGE_LABELLED") or Path(__file__).resolve().parents[2] / "labelled"
+)
 SUPPORTED_VERSION = "3.1"
 _ITEM_KINDS = ("intent", "synonym", "lookup", "regex")
 
