@@ -6,6 +6,7 @@ only their SHA-256 is stored, so a copy of the database signs nobody in.
 
 from __future__ import annotations
 
+import asyncio
 import re
 import secrets
 from dataclasses import dataclass
@@ -85,10 +86,12 @@ async def verify_password(
     session: AsyncSession, username: str, password: str
 ) -> Coordinator | None:
     coordinator = await _by_name(session, username)
+    # Argon2 takes tens of milliseconds of CPU on purpose: in a worker thread, so sign-ins
+    # never stall the event loop (patients' turns, health checks).
     if coordinator is None or not coordinator.active:
-        password_hash.verify(password, _DUMMY_HASH)
+        await asyncio.to_thread(password_hash.verify, password, _DUMMY_HASH)
         return None
-    if not password_hash.verify(password, coordinator.password_hash):
+    if not await asyncio.to_thread(password_hash.verify, password, coordinator.password_hash):
         return None
     return coordinator
 
