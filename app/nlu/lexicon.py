@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from itertools import product
 
@@ -126,8 +126,11 @@ class Lexicon:
             phrase = self.phrases[phrase_id]
             if not phrase.stem_set <= present:
                 continue
-            found = _tightest(phrase.stems, positions_by_key, barriers)
-            if found is not None and _written_closely(phrase, found, keys_by_position):
+            if phrase.characters:
+                found = _best_written(phrase, positions_by_key, barriers, keys_by_position)
+            else:
+                found = _tightest(phrase.stems, positions_by_key, barriers)
+            if found is not None:
                 matches.append(PhraseMatch(phrase, found))
         # Phrases that only look like symptoms ("flu jab", "cold weather") block what they cover.
         blocked = [set(m.positions) for m in matches if m.phrase.entity == BLOCKER]
@@ -145,13 +148,12 @@ class Lexicon:
         return kept
 
 
-def _tightest(
+def _choices(
     stems: tuple[str, ...], positions_by_key: Mapping[str, list[int]], barriers: frozenset[int]
-) -> tuple[int, ...] | None:
-    """The tightest set of distinct positions covering all stems, if within the window."""
+) -> Iterator[tuple[int, ...]]:
+    """Sets of distinct positions covering all stems within the phrase's window."""
     options = [positions_by_key[key] for key in stems]
     limit = len(stems) + MAX_GAP
-    best: tuple[int, ...] | None = None
     combinations = 1
     for option in options:
         combinations *= len(option)
@@ -171,9 +173,42 @@ def _tightest(
             low, high = min(choice), max(choice)
             if any(p in barriers and p not in choice for p in range(low + 1, high)):
                 continue
-        if best is None or span < best[-1] - best[0] + 1:
-            best = tuple(sorted(choice))
+        yield choice
+
+
+def _tightest(
+    stems: tuple[str, ...], positions_by_key: Mapping[str, list[int]], barriers: frozenset[int]
+) -> tuple[int, ...] | None:
+    """The tightest set of distinct positions covering all stems, if within the window."""
+    best = min(_choices(stems, positions_by_key, barriers), key=_span, default=None)
+    return tuple(sorted(best)) if best is not None else None
+
+
+def _best_written(
+    phrase: Phrase,
+    positions_by_key: Mapping[str, list[int]],
+    barriers: frozenset[int],
+    keys_by_position: list[frozenset[str]],
+) -> tuple[int, ...] | None:
+    """For a phrase matched by sound: the positions written most like it (fewest slips),
+    then the tightest, among those `_written_closely` accepts. ("最近嗓子发紧": 近 sounds
+    like 紧, but the 紧 that is written wins.)"""
+    best: tuple[int, ...] | None = None
+    best_rank: tuple[int, int] | None = None
+    for choice in _choices(phrase.stems, positions_by_key, barriers):
+        ordered = tuple(sorted(choice))
+        if not _written_closely(phrase, ordered, keys_by_position):
+            continue
+        written = set().union(*(keys_by_position[p] for p in ordered))
+        slips = sum(SURFACE_PREFIX + c not in written for c in phrase.characters)
+        rank = (slips, _span(choice))
+        if best_rank is None or rank < best_rank:
+            best, best_rank = ordered, rank
     return best
+
+
+def _span(choice: tuple[int, ...]) -> int:
+    return max(choice) - min(choice) + 1
 
 
 def _written_closely(
@@ -195,17 +230,19 @@ def _written_closely(
         return False  # a phrase mixing Chinese with other words: no slips there
     if list(positions) != sorted(positions):
         return False
-    # The slipped character is the one a keyboard offers first for the phrase's sound.
-    for position, character, sound in zip(positions, phrase.characters, phrase.sounds, strict=True):
-        typed = next(
-            (
-                k[len(SURFACE_PREFIX) :]
-                for k in keys_by_position[position]
-                if k[:1] == SURFACE_PREFIX
-            ),
-            "",
-        )
-        if typed != character and usual_sound(typed) != sound:
+    # The slipped character is the one a keyboard offers first for the phrase's sound, and
+    # it sits right next to a character of the phrase ("最近手不听使唤" is no 嘴不听使唤).
+    triples = zip(positions, phrase.characters, phrase.sounds, strict=True)
+    for index, (position, character, sound) in enumerate(triples):
+        surfaces = [k for k in keys_by_position[position] if k[:1] == SURFACE_PREFIX]
+        typed = surfaces[0][len(SURFACE_PREFIX) :] if surfaces else ""
+        if typed == character:
+            continue
+        if usual_sound(typed) != sound:
+            return False
+        before = index > 0 and positions[index - 1] == position - 1
+        after = index + 1 < len(positions) and positions[index + 1] == position + 1
+        if not (before or after):
             return False
     return True
 
