@@ -576,8 +576,9 @@ ZH_PAGE = (
 )
 
 
-def test_the_new_controls_speak_chinese(service: LiveService, browser: Browser):
-    context, page = new_page(browser, "phone")
+def open_chinese_page(service: LiveService, browser: Browser, view: str):
+    """A clinic page in Chinese with the widget (data-lang="zh"), opened."""
+    context, page = new_page(browser, view)
     context.route(
         f"{service.url}/zh",
         lambda route: route.fulfill(status=200, content_type="text/html", body=ZH_PAGE),
@@ -585,6 +586,11 @@ def test_the_new_controls_speak_chinese(service: LiveService, browser: Browser):
     watched = watch(page)
     page.goto(f"{service.url}/zh")
     page.get_by_test_id("launcher").click()
+    return context, page, watched
+
+
+def test_the_new_controls_speak_chinese(service: LiveService, browser: Browser):
+    context, page, watched = open_chinese_page(service, browser, "phone")
     expect(page.locator(".msg-bot")).to_have_count(1)
     expect(page.locator(".msg-row time")).to_have_count(1)
     page.get_by_role("button", name="开始新的对话", exact=True).click()
@@ -607,14 +613,7 @@ def test_a_chinese_emergency_is_answered_in_chinese_with_its_action_line_in_view
 ):
     """A Chinese patient at the infusion: the reply, its emergency banner and the action
     line are Chinese, the line in view without scrolling (CJK fonts render: screenshot)."""
-    context, page = new_page(browser, view)
-    context.route(
-        f"{service.url}/zh",
-        lambda route: route.fulfill(status=200, content_type="text/html", body=ZH_PAGE),
-    )
-    watched = watch(page)
-    page.goto(f"{service.url}/zh")
-    page.get_by_test_id("launcher").click()
+    context, page, watched = open_chinese_page(service, browser, view)
     expect(page.locator(".msg-bot").first).to_contain_text("那他珠单抗")  # the disclaimer
     send(page, "我正在输液，身上起了好多疙瘩很痒")
     expect(page.get_by_test_id("emergency-banner")).to_be_visible()
