@@ -3,20 +3,49 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from app.nlu.context import load_rules
-from app.nlu.extractor import Extractor
+from app.nlu.extractor import Extraction, Extractor
 from app.nlu.intents import IntentClassifier
-from app.nlu.models import MessageParse
+from app.nlu.models import MessageParse, SymptomMention
 from app.nlu.safety_net import RedFlagNet
-from app.nlu.timing import DEFAULT_THRESHOLDS, Thresholds
+from app.nlu.timing import DEFAULT_THRESHOLDS, WINDOWS, Thresholds
 from app.nlu.training_data import LABELLED_DIR, NLU_DATA_DIR, load_language
 
 SUPPORTED_LANGUAGES = ("en", "zh")
 MAX_MESSAGE_CHARS = 5000  # longer messages are refused at the edges (HTTP 413, CLI error)
 _CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
+
+
+ENGLISH = "en"
+# An English word ("floaters", "my eyes look kind of yellow") inside another language.
+_ENGLISH_WORDS = re.compile(r"[A-Za-z]{3,}")
+
+
+def merged(own: Extraction, english: Extraction) -> Extraction:
+    """The message's own-language extraction with what English words in it add: mentions
+    not already found at the same place, the most recent infusion window of the two."""
+
+    def same(a: SymptomMention, b: SymptomMention) -> bool:
+        return a.concept == b.concept and a.start < b.end and b.start < a.end
+
+    extra = [m for m in english.symptoms if not any(same(m, o) for o in own.symptoms)]
+    topics = own.topics + [
+        t for t in english.topics if t.topic not in {o.topic for o in own.topics}
+    ]
+    windows = {own.infusion_window, english.infusion_window}
+    return replace(
+        own,
+        symptoms=sorted(own.symptoms + extra, key=lambda m: (m.start, m.end)),
+        topics=topics,
+        is_question=own.is_question or english.is_question,
+        infusion_window=next(w for w in WINDOWS if w in windows),
+        months_since_stopped=own.months_since_stopped or english.months_since_stopped,
+        names_medicine=own.names_medicine or english.names_medicine,
+        conditions=list(dict.fromkeys(own.conditions + english.conditions)),
+    )
 
 
 class UnsupportedLanguageError(ValueError):
@@ -89,6 +118,10 @@ class NLU:
         model = self.models[chosen]
         intent, ranking = model.classifier.predict(text)
         found = model.extractor.extract(text)
+        if chosen != ENGLISH and ENGLISH in self.models and _ENGLISH_WORDS.search(text):
+            # "my eyes look kind of yellow,而且…": English words inside another language are
+            # read by the English extractor too; every sign either finds counts.
+            found = merged(found, self.models[ENGLISH].extractor.extract(text))
         guess = model.safety_net.best(text) if model.safety_net else None
         return MessageParse(
             text=text,

@@ -1,0 +1,81 @@
+"""Mechanisms of Chinese matching, each on its own (the labelled and fresh sets measure the
+whole): same-sound IME slips, traditional characters, numbers and clock times in words,
+negation without commas, questions, and English words inside a Chinese message."""
+
+from __future__ import annotations
+
+import pytest
+
+
+def concepts(triager, text: str) -> dict[str, dict[str, bool]]:
+    parse = triager.parse(text, "zh")
+    return {
+        m.concept: {k: getattr(m, k) for k in ("negated", "family", "hypothetical", "historical")}
+        for m in parse.symptoms
+    }
+
+
+def level(triager, text: str) -> str:
+    return triager.assess(text)[1].level
+
+
+def test_a_same_sound_slip_still_finds_the_concept(triager):
+    assert "seizure" in concepts(triager, "刚才手脚抽出了一下")  # 抽出 typed for 抽搐
+
+
+def test_a_slip_must_sit_next_to_its_phrase(triager):
+    # 最 sounds like 嘴 (嘴不听使唤, trouble speaking) but is part of 最近, far from the rest
+    assert "speech_trouble" not in concepts(triager, "最近手不听使唤")
+    assert "throat_tightness" in concepts(triager, "最近嗓子发紧")  # 近 sounds like 紧
+
+
+def test_traditional_characters_are_read_as_simplified(triager):
+    assert {"headache", "fever", "stiff_neck"} <= set(concepts(triager, "頭痛發燒脖子硬"))
+
+
+@pytest.mark.parametrize(
+    ("text", "fever"),
+    [("体温三十八度五", True), ("烧到39度2", True), ("三十七度二，还好", False)],
+)
+def test_temperatures_in_words_and_digits(triager, text, fever):
+    assert ("fever" in concepts(triager, text)) is fever
+
+
+@pytest.mark.parametrize(
+    ("text", "window"),
+    [
+        ("下午两点开始输的，现在三点半，身上好痒", "within_2h"),
+        ("拔针四十分钟了，浑身发冷", "within_2h"),
+        ("输液室出来一个半钟头了，起了风团", "within_2h"),
+        ("吊瓶快滴完了，皮肤开始痒", "during"),
+        ("上周输的液，这两天起疹子", "later"),
+    ],
+)
+def test_the_infusion_window_from_times_said_in_words(triager, text, window):
+    assert triager.parse(text, "zh").infusion_window == window
+
+
+def test_a_denial_reaches_only_the_next_sign_even_without_a_comma(triager):
+    found = concepts(triager, "没发烧皮肤发黄")
+    assert found["fever"]["negated"] and not found["jaundice"]["negated"]
+
+
+def test_an_a_not_a_question_denies_nothing(triager):
+    found = concepts(triager, "会不会让人想不开")
+    assert not found["suicidal_thoughts"]["negated"]
+
+
+def test_a_report_asking_what_to_do_is_still_a_report(triager):
+    assert level(triager, "突然喘不上气 胸口好闷 怎么办啊") == "emergency"
+    assert level(triager, "如果出现黄疸怎么办") == "info"
+
+
+def test_english_words_inside_a_chinese_message_count(triager):
+    parse, result = triager.assess("my eyes look kind of yellow,而且这几天一直没胃口")
+    assert parse.lang == "zh" and result.level == "urgent" and result.categories[0] == "liver"
+    assert "floaters" in concepts(triager, "有 floaters,昨天开始的")
+
+
+def test_a_relative_who_is_not_on_the_drug_does_not_count(triager):
+    assert level(triager, "我妈皮肤发黄，她没用这个药") == "none"
+    assert level(triager, "我爸最近特别累 眼睛也黄黄的") == "urgent"  # a carer writing
