@@ -10,6 +10,7 @@ import re
 import pytest
 import yaml
 
+from app.nlu.sound import HAN, is_han
 from app.nlu.training_data import LABELLED_DIR, NLU_DATA_DIR
 from tests.conftest import SHARED_DIR
 
@@ -20,16 +21,15 @@ MESSAGE_RUN = 7
 # and four-character phrases (皮肤发黄) are ordinary words, not copies.
 PHRASE_CHARACTERS = 6
 MESSAGE_RUN_CHARACTERS = 10
-_HAN = "\u3400-\u9fff\uf900-\ufaff"
 
 
 def words(text: str) -> list[str]:
     """Words, and each Chinese character as one."""
-    return re.findall(rf"[{_HAN}]|[^\W{_HAN}]+(?:'[^\W{_HAN}]+)*", text.casefold())
+    return re.findall(rf"[{HAN}]|[^\W{HAN}]+(?:'[^\W{HAN}]+)*", text.casefold())
 
 
 def chinese(tokens: list[str]) -> bool:
-    return any(re.match(f"[{_HAN}]", token) for token in tokens)
+    return any(is_han(token) for token in tokens)
 
 
 @pytest.fixture(scope="module")

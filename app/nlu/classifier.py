@@ -15,7 +15,9 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import SGDClassifier
 from sklearn.pipeline import FeatureUnion
 
-_HAN_RUN = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]+")
+from app.nlu.sound import HAN
+
+_HAN_RUN = re.compile(f"[{HAN}]+")
 
 
 def with_han_bigrams(text: str) -> str:

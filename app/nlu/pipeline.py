@@ -11,12 +11,12 @@ from app.nlu.extractor import Extraction, Extractor
 from app.nlu.intents import IntentClassifier
 from app.nlu.models import MessageParse, SymptomMention
 from app.nlu.safety_net import RedFlagNet
+from app.nlu.sound import han_ratio
 from app.nlu.timing import DEFAULT_THRESHOLDS, WINDOWS, Thresholds
 from app.nlu.training_data import LABELLED_DIR, NLU_DATA_DIR, load_language
 
 SUPPORTED_LANGUAGES = ("en", "zh")
 MAX_MESSAGE_CHARS = 5000  # longer messages are refused at the edges (HTTP 413, CLI error)
-_CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 
 
 ENGLISH = "en"
@@ -69,7 +69,7 @@ def detect_language(text: str) -> str:
     letters = [c for c in text if c.isalpha()]
     if not letters:
         return "en"
-    if sum(1 for c in letters if _CJK.match(c)) / len(letters) > 0.3:
+    if han_ratio("".join(letters)) > 0.3:
         return "zh"
     if sum(1 for c in letters if c.isascii() or "\u00c0" <= c <= "\u024f") / len(letters) < 0.5:
         return "und"

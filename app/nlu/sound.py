@@ -14,12 +14,20 @@ SOUND_PREFIX = "~"  # a key that is a syllable, not a word or a stem
 _T2S = OpenCC("t2s")
 
 
-_HAN = re.compile("[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+# Chinese characters (CJK ideographs), as a regex character-class body: the one definition
+# the tokenizer, word edges, language detection and the classifiers share.
+HAN = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
+_HAN = re.compile(f"[{HAN}]")
 
 
 def is_han(text: str) -> bool:
     """A CJK ideograph (one token each in Chinese text)."""
     return len(text) == 1 and text >= "\u3400" and _HAN.match(text) is not None
+
+
+def han_ratio(letters: str) -> float:
+    """The share of Chinese characters among some letters (0 for none)."""
+    return len(_HAN.findall(letters)) / len(letters) if letters else 0.0
 
 
 def has_han(text: str) -> bool:

@@ -10,13 +10,12 @@ from functools import lru_cache
 
 import snowballstemmer
 
-from app.nlu.sound import has_han, is_han, to_simplified
+from app.nlu.sound import HAN, has_han, is_han, to_simplified
 
 # One Chinese character (Chinese is matched character by character), a word (letters or
 # digits, inner apostrophes, an optional decimal part) or one symbol.
-_HAN = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
-_WORD = rf"[^\W_{_HAN}]"
-_TOKEN_RE = re.compile(rf"[{_HAN}]|{_WORD}+(?:['’]{_WORD}+)*(?:[.,]\d+)?|[^\w\s]", re.UNICODE)
+_WORD = rf"[^\W_{HAN}]"
+_TOKEN_RE = re.compile(rf"[{HAN}]|{_WORD}+(?:['’]{_WORD}+)*(?:[.,]\d+)?|[^\w\s]", re.UNICODE)
 _APOSTROPHES = str.maketrans({"’": "'", "‘": "'", "`": "'"})
 _STEMMER = snowballstemmer.stemmer("english")
 

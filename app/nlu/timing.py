@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
 
+from app.nlu.sound import HAN
 from app.nlu.text import clean
 
 # The infusion window of protocol rule 5: during the infusion or up to 2 hours after it.
@@ -14,8 +15,8 @@ WINDOWS = ("during", "within_2h", "later", "unknown")
 
 HOURS_PER_MONTH = 730  # months_since_stopped is in months of 730 hours
 # Word edges, like \b, except that Chinese characters need none (no spaces between words).
-EDGE_BEFORE = r"(?<![^\W_\u3400-\u9fff])"
-EDGE_AFTER = r"(?![^\W_\u3400-\u9fff])"
+EDGE_BEFORE = rf"(?<![^\W_{HAN}])"
+EDGE_AFTER = rf"(?![^\W_{HAN}])"
 
 
 def _alternatives(words: Any) -> str:
