@@ -191,16 +191,15 @@ def _best_written(
     keys_by_position: list[frozenset[str]],
 ) -> tuple[int, ...] | None:
     """For a phrase matched by sound: the positions written most like it (fewest slips),
-    then the tightest, among those `_written_closely` accepts. ("最近嗓子发紧": 近 sounds
-    like 紧, but the 紧 that is written wins.)"""
+    then the tightest, among those `_slips` accepts. ("最近嗓子发紧": 近 sounds like 紧,
+    but the 紧 that is written wins.)"""
     best: tuple[int, ...] | None = None
     best_rank: tuple[int, int] | None = None
     for choice in _choices(phrase.stems, positions_by_key, barriers):
         ordered = tuple(sorted(choice))
-        if not _written_closely(phrase, ordered, keys_by_position):
+        slips = _slips(phrase, ordered, keys_by_position)
+        if slips is None:
             continue
-        written = set().union(*(keys_by_position[p] for p in ordered))
-        slips = sum(SURFACE_PREFIX + c not in written for c in phrase.characters)
         rank = (slips, _span(choice))
         if best_rank is None or rank < best_rank:
             best, best_rank = ordered, rank
@@ -211,25 +210,21 @@ def _span(choice: tuple[int, ...]) -> int:
     return max(choice) - min(choice) + 1
 
 
-def _written_closely(
+def _slips(
     phrase: Phrase, positions: tuple[int, ...], keys_by_position: list[frozenset[str]]
-) -> bool:
-    """A phrase matched by sound keeps all but one of its characters as written (one
-    same-sound slip per phrase, none in a one-character phrase: 样 is not 痒); in a
-    two-character phrase the slip only counts with nothing between the two."""
-    if not phrase.characters:
-        return True
+) -> int | None:
+    """How many of the phrase's characters the sorted `positions` hold only by sound, or
+    None when that is not a match: one same-sound slip per phrase, none in a one-character
+    phrase (样 is not 痒), and in a two-character phrase only with nothing between the two."""
     written = set().union(*(keys_by_position[p] for p in positions))
     slips = sum(SURFACE_PREFIX + c not in written for c in phrase.characters)
     if slips == 0:
-        return True
+        return 0
     contiguous = positions[-1] - positions[0] + 1 == len(positions)
     if slips > 1 or len(phrase.characters) < 2 or (len(phrase.characters) == 2 and not contiguous):
-        return False
+        return None
     if len(positions) != len(phrase.characters) or len(phrase.stems) != len(positions):
-        return False  # a phrase mixing Chinese with other words: no slips there
-    if list(positions) != sorted(positions):
-        return False
+        return None  # a phrase mixing Chinese with other words: no slips there
     # The slipped character is the one a keyboard offers first for the phrase's sound, and
     # it sits right next to a character of the phrase ("最近手不听使唤" is no 嘴不听使唤).
     triples = zip(positions, phrase.characters, phrase.sounds, strict=True)
@@ -239,12 +234,12 @@ def _written_closely(
         if typed == character:
             continue
         if usual_sound(typed) != sound:
-            return False
+            return None
         before = index > 0 and positions[index - 1] == position - 1
         after = index + 1 < len(positions) and positions[index + 1] == position + 1
         if not (before or after):
-            return False
-    return True
+            return None
+    return slips
 
 
 def _drop_contained(matches: list[PhraseMatch]) -> list[PhraseMatch]:
