@@ -41,6 +41,7 @@ WIDGET_PREFIX = "widget:"
 MAX_ATTEMPTS = 5  # concurrent turns on one conversation retry on a version conflict
 CONVERSATIONS_REMEMBERED = 10_000  # REST sender ids and recent turn starts
 T = TypeVar("T")
+V = TypeVar("V")
 
 
 @dataclass
@@ -50,6 +51,14 @@ class TurnReply:
     outcome: TurnOutcome
     alert_ids: list[int]
     stored: list[dict[str, Any]]  # the bot's messages as stored (with seq and role)
+
+
+def remember(cache: dict[str, V], key: str, value: V) -> None:
+    """Keep `value` in a bounded cache, dropping the oldest entry (turn starts are taken
+    out when used and put back, so for them the oldest is the least recently used)."""
+    if len(cache) >= CONVERSATIONS_REMEMBERED:
+        cache.pop(next(iter(cache)))
+    cache[key] = value
 
 
 def now_utc() -> datetime:
@@ -133,9 +142,7 @@ class ConversationService:
         known = self._rest_ids.get(sender_id)
         if known is None:
             known = await self._find_or_create_rest(sender_id)
-            if len(self._rest_ids) >= CONVERSATIONS_REMEMBERED:
-                self._rest_ids.pop(next(iter(self._rest_ids)))
-            self._rest_ids[sender_id] = known
+            remember(self._rest_ids, sender_id, known)
         return known
 
     async def _find_or_create_rest(self, sender_id: str) -> str:
@@ -209,22 +216,16 @@ class ConversationService:
                         raise
                     await asyncio.sleep(0.01 * (attempt + 1))
                     continue
-                self._remember(
-                    replace(
-                        start,
-                        slots=outcome.slots,
-                        last_activity_at=now,
-                        message_count=start.message_count + 1 + len(outcome.messages),
-                        version=start.version + 1,
-                    )
+                after = replace(
+                    start,
+                    slots=outcome.slots,
+                    last_activity_at=now,
+                    message_count=start.message_count + 1 + len(outcome.messages),
+                    version=start.version + 1,
                 )
+                remember(self._starts, conversation_id, after)
                 return reply
         raise AssertionError("unreachable")
-
-    def _remember(self, start: TurnStart) -> None:
-        if len(self._starts) >= CONVERSATIONS_REMEMBERED:
-            self._starts.pop(next(iter(self._starts)))  # the least recently used
-        self._starts[start.conversation_id] = start
 
     async def _write(
         self,
