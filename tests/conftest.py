@@ -14,6 +14,7 @@ import uuid
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import httpx
 import pytest
@@ -22,6 +23,11 @@ from app.main import create_app
 from app.replay.runner import served
 from app.settings import Settings
 from app.triager import Triager
+
+if TYPE_CHECKING:  # Playwright is imported only by the browser test modules
+    from playwright.sync_api import Browser
+
+    from tests.browser_support import LiveService
 
 SHARED_DIR = Path(__file__).resolve().parents[2] / "shared"
 
@@ -204,3 +210,22 @@ async def eventually(check, timeout: float = 10.0, interval: float = 0.05):
         if asyncio.get_running_loop().time() > deadline:
             raise AssertionError("condition not met in time")
         await asyncio.sleep(interval)
+
+
+# ---------------------------------------------------------------------- browser tests
+
+
+@pytest.fixture(scope="module")
+def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveService]:
+    """The service in its own process on a fresh SQLite file, for one browser test module."""
+    from tests.browser_support import start_service
+
+    yield from start_service(tmp_path_factory.mktemp("browser"))
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    """Debian's Chromium, headless, driven by Playwright (one per browser test module)."""
+    from tests.browser_support import launch_chromium
+
+    yield from launch_chromium()

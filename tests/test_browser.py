@@ -6,36 +6,22 @@ from __future__ import annotations
 import functools
 import re
 import threading
-from collections.abc import Iterator
 from http.server import ThreadingHTTPServer
 from pathlib import Path
 
 import httpx
-import pytest
 from playwright.sync_api import Browser, expect
 
 from tests.browser_support import (
     XSS,
     LiveService,
     QuietHandler,
-    launch_chromium,
     open_widget,
     screenshot,
     send,
     sign_in,
-    start_service,
     watch,
 )
-
-
-@pytest.fixture(scope="module")
-def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveService]:
-    yield from start_service(tmp_path_factory.mktemp("browser"))
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    yield from launch_chromium()
 
 
 def test_emergency_to_coordinator_reply_and_back(service: LiveService, browser: Browser):

@@ -8,7 +8,6 @@ message order in every tab, and sources."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qs, urlparse
@@ -20,25 +19,12 @@ from playwright.sync_api import Browser, BrowserContext, Page, Route, expect
 
 from tests.browser_support import (
     LiveService,
-    launch_chromium,
     open_widget,
     screenshot,
     send,
-    start_service,
     stored_conversation,
     watch,
 )
-
-
-@pytest.fixture(scope="module")
-def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveService]:
-    yield from start_service(tmp_path_factory.mktemp("widget-browser"))
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    yield from launch_chromium()
-
 
 VIEWS: dict[str, dict[str, Any]] = {
     "phone": {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True},
