@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from app.nlu.classifier import with_han_bigrams
 from app.nlu.intents import FALLBACK_INTENT, IntentClassifier
 
 
@@ -45,3 +46,26 @@ def test_low_confidence_becomes_fallback(intents):
 def test_needs_two_intents():
     with pytest.raises(ValueError, match="at least two intents"):
         IntentClassifier({"greet": ["hi"]})
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_one_reading_scores_both_models_as_scikit_learn_does(triager, lang):
+    # The intent classifier and the safety net are scored from one joint reading of the
+    # message; each must still get exactly its own TF-IDF probabilities.
+    model = triager.nlu.models[lang]
+    texts = [
+        "hi",
+        "my eyes are yellow and I feel sick",
+        "刚输完Tysabri，皮肤有点发黄",
+        "",
+        "x" * 500,
+    ]
+    for text in texts:
+        intent_scores, net_scores = model.scores(text)
+        for classifier, scores in (
+            (model.classifier, intent_scores),
+            (model.safety_net, net_scores),
+        ):
+            features = classifier.features.transform([with_han_bigrams(text)])
+            reference = classifier.model.predict_proba(features)[0]
+            assert np.allclose(classifier.probabilities_from(scores), reference, atol=1e-9)

@@ -27,7 +27,10 @@ class IntentClassifier(TextClassifier):
 
     def predict(self, text: str) -> tuple[IntentPrediction, list[IntentPrediction]]:
         """Best intent (or `nlu_fallback`) and the top of the ranking."""
-        row = self.probabilities(text)
+        return self.predict_from(self._scorer.scores(text)[0])
+
+    def predict_from(self, scores: np.ndarray) -> tuple[IntentPrediction, list[IntentPrediction]]:
+        row = self.probabilities_from(scores)
         order = np.argsort(row)[::-1][:RANKING_LENGTH]
         ranking = [IntentPrediction(self.labels[i], float(row[i])) for i in order]
         best = ranking[0]

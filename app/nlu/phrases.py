@@ -45,8 +45,8 @@ class PhraseSet:
     def find_all(self, words: Sequence[str]) -> list[tuple[int, int]]:
         """Non-overlapping (start, end) spans of phrases, scanning left to right, the
         longest phrase at each position."""
-        if self._pattern is None or not words:
-            return []
+        if self._pattern is None or self._by_first.keys().isdisjoint(words):
+            return []  # the common case, settled without joining the words
         text = " ".join(words)
         found = list(self._pattern.finditer(text))
         if not found:  # the common case: no word lists needed

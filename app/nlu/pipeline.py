@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+import numpy as np
+
+from app.nlu.classifier import JointScorer
 from app.nlu.context import load_rules
 from app.nlu.extractor import Extraction, Extractor
 from app.nlu.intents import IntentClassifier
@@ -61,6 +64,16 @@ class LanguageModel:
     extractor: Extractor
     classifier: IntentClassifier
     safety_net: RedFlagNet | None
+    _scorer: JointScorer | None = field(default=None, init=False, repr=False)
+
+    def scores(self, text: str) -> tuple[np.ndarray, np.ndarray | None]:
+        """The intent classifier's and the safety net's scores, from one reading of `text`
+        (rebuilt when the safety net is swapped, as leave-one-set-out evaluation does)."""
+        models = (self.classifier, self.safety_net) if self.safety_net else (self.classifier,)
+        if self._scorer is None or self._scorer.classifiers != models:
+            self._scorer = JointScorer(models)
+        scores = self._scorer.scores(text)
+        return scores[0], scores[1] if self.safety_net else None
 
 
 def detect_language(text: str) -> str:
@@ -116,13 +129,14 @@ class NLU:
     def parse(self, text: str, lang: str | None = None) -> MessageParse:
         chosen = self.language_for(text, lang)
         model = self.models[chosen]
-        intent, ranking = model.classifier.predict(text)
+        intent_scores, net_scores = model.scores(text)
+        intent, ranking = model.classifier.predict_from(intent_scores)
         found = model.extractor.extract(text)
         if chosen != ENGLISH and ENGLISH in self.models and _ENGLISH_WORDS.search(text):
             # "my eyes look kind of yellow,而且…": English words inside another language are
             # read by the English extractor too; every sign either finds counts.
             found = merged(found, self.models[ENGLISH].extractor.extract(text))
-        guess = model.safety_net.best(text) if model.safety_net else None
+        guess = model.safety_net.best_from(net_scores) if model.safety_net else None
         return MessageParse(
             text=text,
             lang=chosen,
