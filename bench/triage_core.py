@@ -67,6 +67,17 @@ def main() -> None:
     triager = Triager()
     load_seconds = time.perf_counter() - started
     result: dict[str, object] = {"model_load_s": round(load_seconds, 2)}
+    # What each language's model adds to start-up on its own (issue 10: Chinese <= 0.5 s).
+    from app.nlu.pipeline import NLU
+
+    for lang in triager.nlu.models:
+        began = time.perf_counter()
+        NLU(
+            concepts=frozenset(triager.protocol.concepts),
+            topics=frozenset(triager.protocol.info_topics),
+            languages=(lang,),
+        )
+        result[f"{lang}_model_build_s"] = round(time.perf_counter() - began, 2)
     for lang in triager.nlu.models:
         result[lang] = measure(triager, lang)
     print(json.dumps(result, indent=2))

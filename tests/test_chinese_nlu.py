@@ -29,6 +29,16 @@ def test_a_slip_must_sit_next_to_its_phrase(triager):
     assert "throat_tightness" in concepts(triager, "最近嗓子发紧")  # 近 sounds like 紧
 
 
+def test_a_character_of_a_word_written_exactly_is_no_slip(triager):
+    # 郁 sounds like 淤 (淤了, a bruise) but here it belongs to 抑郁, written as meant
+    assert "bruising" not in concepts(triager, "家里人问我是不是抑郁了")
+
+
+def test_cantonese_characters_are_read_as_their_mandarin_words(triager):
+    assert concepts(triager, "佢冇发烧")["fever"]["negated"]  # 冇 = 没有
+    assert level(triager, "我系咪死咗会好啲") == "emergency"  # 系咪 = 是不是, 咗 = 了
+
+
 def test_traditional_characters_are_read_as_simplified(triager):
     assert {"headache", "fever", "stiff_neck"} <= set(concepts(triager, "頭痛發燒脖子硬"))
 
@@ -49,6 +59,16 @@ def test_temperatures_in_words_and_digits(triager, text, fever):
         ("输液室出来一个半钟头了，起了风团", "within_2h"),
         ("吊瓶快滴完了，皮肤开始痒", "during"),
         ("上周输的液，这两天起疹子", "later"),
+        ("打完针四十分钟 手上起红点", "within_2h"),
+        ("快挂完的时候 觉得脸发烫", "during"),
+        ("打完針一粒鐘 好痕", "within_2h"),
+        ("输液后半小时 身上起疙瘩", "within_2h"),
+        ("护士刚给我拔了针 手臂痒", "within_2h"),
+        ("输完回家路上开始发冷", "within_2h"),
+        ("早上十点打的针 现在十一点半 起了风团", "within_2h"),
+        ("正在打TY 身上痒", "during"),
+        ("输到第二瓶的时候开始头疼", "during"),
+        ("三天前打的针 现在发烧", "later"),
     ],
 )
 def test_the_infusion_window_from_times_said_in_words(triager, text, window):
@@ -76,6 +96,40 @@ def test_english_words_inside_a_chinese_message_count(triager):
     assert "floaters" in concepts(triager, "有 floaters,昨天开始的")
 
 
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("皮疹不太痒", "present"),  # "not very itchy" is still itching
+        ("皮疹不痒", "negated"),
+        ("计划都想好了 不想活了", "present"),  # 想好了 is "decided", not "better"
+    ],
+)
+def test_how_much_is_not_whether(triager, text, expected):
+    mentions = triager.parse(text, "zh").symptoms
+    wanted = expected == "negated"
+    assert mentions and any(m.negated == wanted for m in mentions)
+
+
+@pytest.mark.parametrize(
+    ("text", "level_"),
+    [
+        ("咳嗽咳了好几个星期", "urgent"),  # weeks said without a number: lasting
+        ("拉肚子 用了药也不见好", "urgent"),  # not getting better with treatment
+        ("我妈腿疼 她打这个针快两年了", "routine"),  # the treatment's time, not the pain's
+        ("大便里好多血", "emergency"),  # a large amount of blood
+    ],
+)
+def test_how_long_and_how_much_raise_the_level(triager, text, level_):
+    assert level(triager, text) == level_
+
+
 def test_a_relative_who_is_not_on_the_drug_does_not_count(triager):
     assert level(triager, "我妈皮肤发黄，她没用这个药") == "none"
     assert level(triager, "我爸最近特别累 眼睛也黄黄的") == "urgent"  # a carer writing
+
+
+def test_a_space_between_chinese_characters_is_a_comma(triager):
+    # "累死了 休息一下会不会好点": the idiom 累死了 and the question after the space do not
+    # join into 死了会不会好 (a thought of dying); without the space they would.
+    assert "suicidal_thoughts" not in concepts(triager, "累死了 休息一下会不会好点")
+    assert "suicidal_thoughts" in concepts(triager, "我死了会不会好点")

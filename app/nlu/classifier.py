@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from functools import cached_property
-from itertools import repeat
+from itertools import chain, pairwise, repeat
 
 import numpy as np
 from sklearn.feature_extraction.text import TfidfVectorizer
@@ -119,11 +119,13 @@ class JointScorer:
         ]
         models = [c.parts() for c in self.classifiers]
         self._parts = []
+        starts: list[int] = []
         idf_columns: list[list[float]] = [[] for _ in self.classifiers]
         rows: list[list[int]] = [[] for _ in self.classifiers]
         for part, analyzer in enumerate(analyzers):
             terms = sorted({term for parts in models for term in parts[part][0]})
             first = len(idf_columns[0])
+            starts.append(first)
             self._parts.append((analyzer, {term: first + i for i, term in enumerate(terms)}))
             for m, parts in enumerate(models):
                 vocabulary, idf, offset = parts[part]
@@ -132,6 +134,8 @@ class JointScorer:
                     idf_columns[m].append(0.0 if index is None else float(idf[index]))
                     rows[m].append(0 if index is None else offset + index)
         self._idf = np.array(idf_columns).T  # (joint terms, models)
+        # Where each part's joint indices begin, and the end of the last.
+        self._part_starts = np.array([*starts, len(self._idf)])
         self._rows = [np.array(r, dtype=np.int64) for r in rows]
         self._coef = [np.ascontiguousarray(c.model.coef_.T) for c in self.classifiers]
         self._intercept = [c.model.intercept_ for c in self.classifiers]
@@ -140,21 +144,24 @@ class JointScorer:
         """Each classifier's decision scores for `text`, in the order given."""
         text = with_han_bigrams(text)
         scores = [intercept.copy() for intercept in self._intercept]
-        for analyzer, vocabulary in self._parts:
-            terms = analyzer(text)
-            # Looked up at C speed (unknown terms -1), counted by numpy.
-            known = np.fromiter(
-                map(vocabulary.get, terms, repeat(-1)), dtype=np.int64, count=len(terms)
-            )
-            known = known[known >= 0]
-            if not known.size:
-                continue
-            joint, counts = np.unique(known, return_counts=True)
-            tf = counts.astype(float)
-            values = (1.0 + np.log(tf))[:, None] * self._idf[joint]
-            norms = np.sqrt(np.einsum("ij,ij->j", values, values))
-            norms[norms == 0] = 1.0  # no term this model knows: it adds nothing
-            values /= norms
-            for m, (rows, coef) in enumerate(zip(self._rows, self._coef, strict=True)):
-                scores[m] += values[:, m] @ coef[rows[joint]]
+        # Every part's terms looked up at C speed (unknown: -1) and counted by numpy; the
+        # parts' joint indices do not overlap, so one pass serves both.
+        lookups = [
+            map(vocabulary.get, analyzer(text), repeat(-1)) for analyzer, vocabulary in self._parts
+        ]
+        known = np.fromiter(chain.from_iterable(lookups), dtype=np.int64)
+        known = known[known >= 0]
+        if not known.size:
+            return scores
+        joint, counts = np.unique(known, return_counts=True)
+        values = (1.0 + np.log(counts))[:, None] * self._idf[joint]
+        # Each part is normalised on its own (as each vectorizer of the union does).
+        for low, high in pairwise(np.searchsorted(joint, self._part_starts)):
+            part = values[low:high]
+            if part.size:
+                norms = np.sqrt(np.einsum("ij,ij->j", part, part))
+                norms[norms == 0] = 1.0  # no term this model knows: it adds nothing
+                part /= norms
+        for m, (rows, coef) in enumerate(zip(self._rows, self._coef, strict=True)):
+            scores[m] += values[:, m] @ coef[rows[joint]]
         return scores

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from app.nlu.context import FLAGS, ContextRules, is_question
@@ -11,7 +12,7 @@ from app.nlu.lexicon import BLOCKER, SURFACE_PREFIX, Lexicon, PhraseMatch
 from app.nlu.models import SymptomMention, TopicMention
 from app.nlu.sound import is_han, sound_keys
 from app.nlu.spelling import SpellingCorrector
-from app.nlu.text import Token, join_words, normalize_phrase, stem, tokenize
+from app.nlu.text import Token, clean, join_words, normalize_phrase, stem, tokenize
 from app.nlu.timing import (
     DEFAULT_THRESHOLDS,
     EDGE_AFTER,
@@ -47,6 +48,21 @@ def _any_of(phrases: list[str]) -> re.Pattern[str]:
     return re.compile(rf"{EDGE_BEFORE}(?:{words}){EDGE_AFTER}" if words else r"(?!)")
 
 
+def _refuse_shorthand_in_phrases(synonyms: Mapping[str, list[str]], rules: ContextRules) -> None:
+    """Shorthand is expanded in messages only, so a phrase holding it could never match:
+    the loader says so and asks for the expansion instead (好痕 -> 好痒)."""
+    for concept, phrases in synonyms.items():
+        for phrase in phrases:
+            for pattern, words in rules.shorthand:
+                found = pattern.search(clean(phrase))
+                if found:
+                    raise ValueError(
+                        f"nlu_data/{rules.lang} {concept}: the phrase {phrase!r} holds the "
+                        f"shorthand {found.group()!r}, which messages read as "
+                        f"{found.expand(words)!r}: write that instead"
+                    )
+
+
 class Extractor:
     """Finds symptom concepts and info topics in patient text, with ConText flags."""
 
@@ -70,6 +86,7 @@ class Extractor:
                 raise ValueError(
                     f"nlu_data lookup not_symptom: {phrase!r} keeps fewer than 2 words"
                 )
+        _refuse_shorthand_in_phrases(data.synonyms, rules)
         self.lexicon = Lexicon(
             {
                 "symptom": symptom_synonyms,

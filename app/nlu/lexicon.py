@@ -51,6 +51,7 @@ class PhraseMatch:
 
     phrase: Phrase
     positions: tuple[int, ...]
+    slipped: tuple[int, ...] = ()  # positions holding a same-sound character, not the phrase's
 
     @property
     def first(self) -> int:
@@ -127,11 +128,17 @@ class Lexicon:
             if not phrase.stem_set <= present:
                 continue
             if phrase.characters:
-                found = _best_written(phrase, positions_by_key, barriers, keys_by_position)
+                written = _best_written(phrase, positions_by_key, barriers, keys_by_position)
+                if written is not None:
+                    matches.append(PhraseMatch(phrase, *written))
             else:
                 found = _tightest(phrase.stems, positions_by_key, barriers)
-            if found is not None:
-                matches.append(PhraseMatch(phrase, found))
+                if found is not None:
+                    matches.append(PhraseMatch(phrase, found))
+        # A character that is part of a phrase written exactly is no typo for another
+        # phrase: in 抑郁了, 郁 belongs to 抑郁 and is not a slip for 淤 (淤了, a bruise).
+        exact = {p for m in matches if not m.slipped for p in m.positions}
+        matches = [m for m in matches if exact.isdisjoint(m.slipped)]
         # Phrases that only look like symptoms ("flu jab", "cold weather") block what they cover.
         blocked = [set(m.positions) for m in matches if m.phrase.entity == BLOCKER]
         by_entity: dict[str, list[PhraseMatch]] = defaultdict(list)
@@ -149,9 +156,14 @@ class Lexicon:
 
 
 def _choices(
-    stems: tuple[str, ...], positions_by_key: Mapping[str, list[int]], barriers: frozenset[int]
+    stems: tuple[str, ...],
+    positions_by_key: Mapping[str, list[int]],
+    barriers: frozenset[int],
+    *,
+    in_order: bool = False,
 ) -> Iterator[tuple[int, ...]]:
-    """Sets of distinct positions covering all stems within the phrase's window."""
+    """Sets of distinct positions covering all stems within the phrase's window (in the
+    phrase's order when `in_order`: Chinese characters out of order are another word)."""
     options = [positions_by_key[key] for key in stems]
     limit = len(stems) + MAX_GAP
     combinations = 1
@@ -167,7 +179,7 @@ def _choices(
             continue
         # Words out of the phrase's order only count when close together ("neck stiff" for
         # "stiff neck"), so "sore with this cold" is not a "cold sore".
-        if span > len(stems) + REORDER_GAP and list(choice) != sorted(choice):
+        if (in_order or span > len(stems) + REORDER_GAP) and list(choice) != sorted(choice):
             continue
         if barriers and span > len(choice):
             low, high = min(choice), max(choice)
@@ -189,20 +201,22 @@ def _best_written(
     positions_by_key: Mapping[str, list[int]],
     barriers: frozenset[int],
     keys_by_position: list[frozenset[str]],
-) -> tuple[int, ...] | None:
+) -> tuple[tuple[int, ...], tuple[int, ...]] | None:
     """For a phrase matched by sound: the positions written most like it (fewest slips),
-    then the tightest, among those `_slips` accepts. ("最近嗓子发紧": 近 sounds like 紧,
-    but the 紧 that is written wins.)"""
-    best: tuple[int, ...] | None = None
+    then the tightest, among those `_slips` accepts, with the slipped positions.
+    ("最近嗓子发紧": 近 sounds like 紧, but the 紧 that is written wins.)"""
+    best: tuple[tuple[int, ...], tuple[int, ...]] | None = None
     best_rank: tuple[int, int] | None = None
-    for choice in _choices(phrase.stems, positions_by_key, barriers):
+    # 把奶挤掉 still has 挤奶, but longer phrases out of order are other words (了好多出血).
+    in_order = len(phrase.characters) > 2
+    for choice in _choices(phrase.stems, positions_by_key, barriers, in_order=in_order):
         ordered = tuple(sorted(choice))
-        slips = _slips(phrase, ordered, keys_by_position)
-        if slips is None:
+        slipped = _slips(phrase, ordered, keys_by_position)
+        if slipped is None:
             continue
-        rank = (slips, _span(choice))
+        rank = (len(slipped), _span(choice))
         if best_rank is None or rank < best_rank:
-            best, best_rank = ordered, rank
+            best, best_rank = (ordered, slipped), rank
     return best
 
 
@@ -212,14 +226,14 @@ def _span(choice: tuple[int, ...]) -> int:
 
 def _slips(
     phrase: Phrase, positions: tuple[int, ...], keys_by_position: list[frozenset[str]]
-) -> int | None:
-    """How many of the phrase's characters the sorted `positions` hold only by sound, or
-    None when that is not a match: one same-sound slip per phrase, none in a one-character
+) -> tuple[int, ...] | None:
+    """The positions among the sorted `positions` that hold a phrase character only by
+    sound, or None when that is not a match: one same-sound slip per phrase, none in a one-character
     phrase (样 is not 痒), and in a two-character phrase only with nothing between the two."""
     written = set().union(*(keys_by_position[p] for p in positions))
     slips = sum(SURFACE_PREFIX + c not in written for c in phrase.characters)
     if slips == 0:
-        return 0
+        return ()
     contiguous = positions[-1] - positions[0] + 1 == len(positions)
     if slips > 1 or len(phrase.characters) < 2 or (len(phrase.characters) == 2 and not contiguous):
         return None
@@ -227,19 +241,21 @@ def _slips(
         return None  # a phrase mixing Chinese with other words: no slips there
     # The slipped character is the one a keyboard offers first for the phrase's sound, and
     # it sits right next to a character of the phrase ("最近手不听使唤" is no 嘴不听使唤).
+    slipped = []
     triples = zip(positions, phrase.characters, phrase.sounds, strict=True)
     for index, (position, character, sound) in enumerate(triples):
         surfaces = [k for k in keys_by_position[position] if k[:1] == SURFACE_PREFIX]
         typed = surfaces[0][len(SURFACE_PREFIX) :] if surfaces else ""
         if typed == character:
             continue
+        slipped.append(position)
         if usual_sound(typed) != sound:
             return None
         before = index > 0 and positions[index - 1] == position - 1
         after = index + 1 < len(positions) and positions[index + 1] == position + 1
         if not (before or after):
             return None
-    return slips
+    return tuple(slipped)
 
 
 def _drop_contained(matches: list[PhraseMatch]) -> list[PhraseMatch]:

@@ -101,6 +101,10 @@ def tokenize(
             continue
         if tokens and "\n" in text[previous_end:start]:
             sentence += 1
+        elif tokens and start > previous_end and is_han(raw) and is_han(tokens[-1].text):
+            # Chinese chat uses a space as a comma ("累死了 休息一下"): it is one here, so
+            # phrases and cue scopes do not reach across it.
+            tokens.append(Token(",", previous_end, start, sentence, False))
         previous_end = end
         if start in expansions:
             skip_until, words = expansions[start]
