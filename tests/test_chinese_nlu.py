@@ -34,6 +34,11 @@ def test_a_character_of_a_word_written_exactly_is_no_slip(triager):
     assert "bruising" not in concepts(triager, "家里人问我是不是抑郁了")
 
 
+def test_a_very_common_character_is_never_a_slip(triager):
+    # 是 sounds like 嗜 (嗜睡, sleepiness), but 要是睡着 is "if I fell asleep"
+    assert "fatigue" not in concepts(triager, "要是睡着了就好了")
+
+
 def test_cantonese_characters_are_read_as_their_mandarin_words(triager):
     assert concepts(triager, "佢冇发烧")["fever"]["negated"]  # 冇 = 没有
     assert level(triager, "我系咪死咗会好啲") == "emergency"  # 系咪 = 是不是, 咗 = 了
@@ -69,6 +74,7 @@ def test_temperatures_in_words_and_digits(triager, text, fever):
         ("正在打TY 身上痒", "during"),
         ("输到第二瓶的时候开始头疼", "during"),
         ("三天前打的针 现在发烧", "later"),
+        ("九点开始打 十点十分结束 十一点五十觉得头晕", "within_2h"),  # when it began
     ],
 )
 def test_the_infusion_window_from_times_said_in_words(triager, text, window):
@@ -83,6 +89,11 @@ def test_a_denial_reaches_only_the_next_sign_even_without_a_comma(triager):
 def test_an_a_not_a_question_denies_nothing(triager):
     found = concepts(triager, "会不会让人想不开")
     assert not found["suicidal_thoughts"]["negated"]
+
+
+def test_asking_whether_the_medicine_causes_a_sign_is_a_question(triager):
+    assert level(triager, "用这个药会掉头发吗 会不会头疼") == "info"
+    assert level(triager, "每次打完都会头疼 这次也是") == "routine"  # a habit, reported
 
 
 def test_a_report_asking_what_to_do_is_still_a_report(triager):

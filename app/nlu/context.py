@@ -67,6 +67,7 @@ class ContextRules:
             self.spelling_dictionary: str = data.get("spelling_dictionary") or self.lang
             self.normalize: dict[str, str] = {str(k): str(v) for k, v in data["normalize"].items()}
             self.glue_words = frozenset(data["glue_words"])
+            self.never_slips = frozenset(data.get("never_slips") or [])
             self.surface_only = frozenset(data.get("surface_only") or [])
             self.gap_barriers = frozenset(data.get("gap_barriers") or [])
             self.sentence_breaks = frozenset(data["sentence_breaks"])

@@ -96,6 +96,7 @@ class Extractor:
             normalize=rules.normalize,
             glue_words=rules.glue_words,
             surface_only=rules.surface_only,
+            never_slips=rules.never_slips,
         )
         vocabulary = self.lexicon.words | rules.vocabulary()
         for examples in data.lookups.values():

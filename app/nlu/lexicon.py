@@ -72,7 +72,9 @@ class Lexicon:
         normalize: Mapping[str, str],
         glue_words: frozenset[str],
         surface_only: frozenset[str] = frozenset(),
+        never_slips: frozenset[str] = frozenset(),
     ) -> None:
+        self.never_slips = never_slips
         self.phrases: list[Phrase] = []
         self.words: set[str] = set()
         for entity, synonyms in entries.items():
@@ -128,7 +130,9 @@ class Lexicon:
             if not phrase.stem_set <= present:
                 continue
             if phrase.characters:
-                written = _best_written(phrase, positions_by_key, barriers, keys_by_position)
+                written = _best_written(
+                    phrase, positions_by_key, barriers, keys_by_position, self.never_slips
+                )
                 if written is not None:
                     matches.append(PhraseMatch(phrase, *written))
             else:
@@ -201,6 +205,7 @@ def _best_written(
     positions_by_key: Mapping[str, list[int]],
     barriers: frozenset[int],
     keys_by_position: list[frozenset[str]],
+    never_slips: frozenset[str],
 ) -> tuple[tuple[int, ...], tuple[int, ...]] | None:
     """For a phrase matched by sound: the positions written most like it (fewest slips),
     then the tightest, among those `_slips` accepts, with the slipped positions.
@@ -211,7 +216,7 @@ def _best_written(
     in_order = len(phrase.characters) > 2
     for choice in _choices(phrase.stems, positions_by_key, barriers, in_order=in_order):
         ordered = tuple(sorted(choice))
-        slipped = _slips(phrase, ordered, keys_by_position)
+        slipped = _slips(phrase, ordered, keys_by_position, never_slips)
         if slipped is None:
             continue
         rank = (len(slipped), _span(choice))
@@ -225,7 +230,10 @@ def _span(choice: tuple[int, ...]) -> int:
 
 
 def _slips(
-    phrase: Phrase, positions: tuple[int, ...], keys_by_position: list[frozenset[str]]
+    phrase: Phrase,
+    positions: tuple[int, ...],
+    keys_by_position: list[frozenset[str]],
+    never_slips: frozenset[str],
 ) -> tuple[int, ...] | None:
     """The positions among the sorted `positions` that hold a phrase character only by
     sound, or None when that is not a match: one same-sound slip per phrase, none in a one-character
@@ -249,7 +257,7 @@ def _slips(
         if typed == character:
             continue
         slipped.append(position)
-        if usual_sound(typed) != sound:
+        if typed in never_slips or usual_sound(typed) != sound:
             return None
         before = index > 0 and positions[index - 1] == position - 1
         after = index + 1 < len(positions) and positions[index + 1] == position + 1
