@@ -51,10 +51,13 @@ def _any_of(phrases: list[str]) -> re.Pattern[str]:
 def _refuse_shorthand_in_phrases(synonyms: Mapping[str, list[str]], rules: ContextRules) -> None:
     """Shorthand is expanded in messages only, so a phrase holding it could never match:
     the loader says so and asks for the expansion instead (好痕 -> 好痒)."""
+    if not rules.shorthand:
+        return
     for concept, phrases in synonyms.items():
         for phrase in phrases:
+            cleaned = clean(phrase)
             for pattern, words in rules.shorthand:
-                found = pattern.search(clean(phrase))
+                found = pattern.search(cleaned)
                 if found:
                     raise ValueError(
                         f"nlu_data/{rules.lang} {concept}: the phrase {phrase!r} holds the "

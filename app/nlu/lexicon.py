@@ -97,15 +97,22 @@ class Lexicon:
                     )
         # A phrase can only match where all its stems are present, so it is indexed under
         # its rarest stem alone: a sentence then checks few candidates, not every phrase
-        # sharing a common word ("feel", "pain").
+        # sharing a common word ("feel", "pain"). A Chinese phrase is matched by sound,
+        # and syllables are few, so it is indexed under its two rarest characters as
+        # written instead: with at most one same-sound slip, one of them is always there.
         frequency: dict[str, int] = defaultdict(int)
         for phrase in self.phrases:
-            for key in phrase.stem_set:
+            for key in {*phrase.stem_set, *(SURFACE_PREFIX + c for c in phrase.characters)}:
                 frequency[key] += 1
-        index: dict[str, list[int]] = defaultdict(list)
+        index: dict[str, set[int]] = defaultdict(set)
         for phrase_id, phrase in enumerate(self.phrases):
-            rarest = min(phrase.stem_set, key=lambda key: (frequency[key], key))
-            index[rarest].append(phrase_id)
+            if phrase.characters and len(phrase.characters) == len(phrase.stems):
+                written = {SURFACE_PREFIX + c for c in phrase.characters}
+                for key in sorted(written, key=lambda key: (frequency[key], key))[:2]:
+                    index[key].add(phrase_id)
+            else:
+                rarest = min(phrase.stem_set, key=lambda key: (frequency[key], key))
+                index[rarest].add(phrase_id)
         self._index = dict(index)
 
     def match(
@@ -120,13 +127,14 @@ class Lexicon:
         for position, keys in enumerate(keys_by_position):
             for key in keys:
                 positions_by_key[key].append(position)
-        present = set(positions_by_key)
-        candidates = sorted(  # in lexicon order: ties between matches resolve the same way
-            phrase_id for key in present for phrase_id in self._index.get(key, ())
-        )
+        present = positions_by_key.keys()
+        # Gathered at C speed; in lexicon order, so ties between matches resolve the same way.
+        indexed = present & self._index.keys()
+        candidates = sorted(set().union(*[self._index[key] for key in indexed]))
+        phrases = self.phrases
         matches = []
         for phrase_id in candidates:
-            phrase = self.phrases[phrase_id]
+            phrase = phrases[phrase_id]
             if not phrase.stem_set <= present:
                 continue
             if phrase.characters:

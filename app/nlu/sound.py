@@ -21,15 +21,17 @@ SOUND_PREFIX = "~"  # a key that is a syllable, not a word or a stem
 _T2S = OpenCC("t2s")
 
 
-# Chinese characters (CJK ideographs), as a regex character-class body: the one definition
-# the tokenizer, word edges, language detection and the classifiers share.
-HAN = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
+# Chinese characters (CJK ideographs): the one definition the tokenizer, word edges,
+# language detection and the classifiers share, as ranges and as a regex class body.
+_HAN_RANGES = (("\u4e00", "\u9fff"), ("\u3400", "\u4dbf"), ("\uf900", "\ufaff"))
+HAN = "".join(f"{low}-{high}" for low, high in _HAN_RANGES)
 _HAN = re.compile(f"[{HAN}]")
 
 
 def is_han(text: str) -> bool:
-    """A CJK ideograph (one token each in Chinese text)."""
-    return len(text) == 1 and text >= "\u3400" and _HAN.match(text) is not None
+    """A CJK ideograph (one token each in Chinese text). Called for every token, so by
+    comparison rather than a regex."""
+    return len(text) == 1 and any(low <= text <= high for low, high in _HAN_RANGES)
 
 
 def han_ratio(letters: str) -> float:

@@ -18,6 +18,7 @@ _WORD = rf"[^\W_{HAN}]"
 _TOKEN_RE = re.compile(rf"[{HAN}]|{_WORD}+(?:['’]{_WORD}+)*(?:[.,]\d+)?|[^\w\s]", re.UNICODE)
 _APOSTROPHES = str.maketrans({"’": "'", "‘": "'", "`": "'"})
 _STEMMER = snowballstemmer.stemmer("english")
+_SPACE_BETWEEN_HAN = re.compile(f"(?<=[{HAN}]) (?=[{HAN}])")
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,14 +47,8 @@ def clean(text: str) -> str:
 def join_words(words: Sequence[str]) -> str:
     """Words as one string for patterns: spaces between words, none between Chinese
     characters (so a pattern reads 输完, not 输 完)."""
-    if not has_han("".join(words)):
-        return " ".join(words)
-    out: list[str] = []
-    for index, word in enumerate(words):
-        if index and not (is_han(word[:1]) and is_han(words[index - 1][-1:])):
-            out.append(" ")
-        out.append(word)
-    return "".join(out)
+    joined = " ".join(words)
+    return _SPACE_BETWEEN_HAN.sub("", joined) if has_han(joined) else joined
 
 
 def _split_word(word: str, normalize: Mapping[str, str]) -> list[str]:
