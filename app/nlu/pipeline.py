@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field, replace
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -12,6 +13,7 @@ from app.nlu.classifier import JointScorer
 from app.nlu.context import load_rules
 from app.nlu.extractor import Extraction, Extractor
 from app.nlu.intents import IntentClassifier
+from app.nlu.model_cache import fingerprint, load_or_build
 from app.nlu.models import MessageParse, SymptomMention
 from app.nlu.safety_net import RedFlagNet
 from app.nlu.sound import han_ratio
@@ -89,6 +91,26 @@ def detect_language(text: str) -> str:
     return "en"
 
 
+def _build(
+    lang: str,
+    concepts: frozenset[str],
+    topics: frozenset[str],
+    data_dir: Path,
+    labelled_dir: Path,
+    thresholds: Thresholds,
+) -> LanguageModel:
+    data = load_language(lang, data_dir)
+    unknown = sorted(set(data.synonyms) - concepts - topics)
+    if unknown:
+        names = ", ".join(unknown)
+        raise LexiconError(f"nlu_data/{lang}: synonyms for unknown concepts/topics: {names}")
+    return LanguageModel(
+        Extractor(data, load_rules(lang), topics, thresholds),
+        IntentClassifier(dict(data.intents)),
+        RedFlagNet.from_folder(labelled_dir / lang),
+    )
+
+
 class NLU:
     """Parses patient text into intent, symptom mentions with context, topics and timing."""
 
@@ -104,18 +126,12 @@ class NLU:
     ) -> None:
         self.models: dict[str, LanguageModel] = {}
         for lang in languages:
-            data = load_language(lang, data_dir)
-            unknown = sorted(set(data.synonyms) - concepts - topics)
-            if unknown:
-                names = ", ".join(unknown)
-                raise LexiconError(
-                    f"nlu_data/{lang}: synonyms for unknown concepts/topics: {names}"
-                )
-            rules = load_rules(lang)
-            self.models[lang] = LanguageModel(
-                Extractor(data, rules, topics, thresholds),
-                IntentClassifier(dict(data.intents)),
-                RedFlagNet.from_folder(labelled_dir / lang),
+            inputs = [*(data_dir / lang).rglob("*"), *(labelled_dir / lang).glob("*.jsonl")]
+            arguments = repr((lang, sorted(concepts), sorted(topics), thresholds))
+            self.models[lang] = load_or_build(
+                f"nlu-{lang}",
+                fingerprint(inputs, arguments),
+                partial(_build, lang, concepts, topics, data_dir, labelled_dir, thresholds),
             )
 
     def language_for(self, text: str, lang: str | None) -> str:

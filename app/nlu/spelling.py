@@ -30,8 +30,20 @@ class SpellingCorrector:
     def __init__(self, vocabulary: Iterable[str], language: str = "en") -> None:
         self._vocabulary = sorted({word for word in vocabulary if word.isalpha() and len(word) > 2})
         self._vocabulary_set = frozenset(self._vocabulary)
-        self._dictionary = _word_frequency(language)
+        self._language = language
+        self._attach()
+
+    def _attach(self) -> None:
+        self._dictionary = _word_frequency(self._language)
         self.correct = lru_cache(maxsize=65536)(self._correct)
+
+    # Kept in the model cache without the shared dictionary and the memo of corrections.
+    def __getstate__(self) -> dict[str, object]:
+        return {k: v for k, v in self.__dict__.items() if k not in {"_dictionary", "correct"}}
+
+    def __setstate__(self, state: dict[str, object]) -> None:
+        self.__dict__.update(state)
+        self._attach()
 
     def _is_known(self, word: str) -> bool:
         if word in self._vocabulary_set:
