@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from app.nlu.context import load_rules
-from app.nlu.timing import TimeWords
+from app.nlu.extractor import _refuse_shorthand_in_phrases
+from app.nlu.timing import TimeWords, TimingRules
 from app.triager import Triager
 
 duration_hours = TimeWords.from_config(load_rules("en").time_words).duration_hours
@@ -241,3 +242,22 @@ def test_shorthand_durations_read_as_words(triager):
     )
     words = [t.text for t in tokens if t.is_word]
     assert words == ["rash", "for", "2", "weeks", "headache", "3", "days"]
+
+
+@pytest.mark.parametrize("table", ["itching", "not_symptom"])
+def test_a_phrase_holding_shorthand_is_refused_at_load(table):
+    # Messages read 好痕 as 好痒; a lexicon or lookup phrase written 好痕 could never match.
+    rules = load_rules("zh")
+    with pytest.raises(ValueError, match="好痕.*好 痒"):
+        _refuse_shorthand_in_phrases({table: ["皮肤好痕"]}, rules)
+    _refuse_shorthand_in_phrases({table: ["皮肤好痒"]}, rules)  # the expansion is fine
+
+
+@pytest.mark.parametrize("pattern", [r"(in) the \1", r"(?P<x>drip) (?P=x)", r"(a)?(?(1)b|c)"])
+def test_infusion_patterns_that_cannot_be_joined_are_refused_at_load(pattern):
+    # The window patterns are scanned as one alternation: a group reference would point
+    # at another pattern's group there.
+    rules = load_rules("en")
+    words = TimeWords.from_config(rules.time_words)
+    with pytest.raises(ValueError, match="no backreferences"):
+        TimingRules.from_config({"during": [pattern]}, words=words)

@@ -48,12 +48,12 @@ def _any_of(phrases: list[str]) -> re.Pattern[str]:
     return re.compile(rf"{EDGE_BEFORE}(?:{words}){EDGE_AFTER}" if words else r"(?!)")
 
 
-def _refuse_shorthand_in_phrases(synonyms: Mapping[str, list[str]], rules: ContextRules) -> None:
-    """Shorthand is expanded in messages only, so a phrase holding it could never match:
-    the loader says so and asks for the expansion instead (好痕 -> 好痒)."""
+def _refuse_shorthand_in_phrases(tables: Mapping[str, list[str]], rules: ContextRules) -> None:
+    """Shorthand is expanded in messages only, so a lexicon or lookup phrase holding it
+    could never match: the loader says so and asks for the expansion (好痕 -> 好痒)."""
     if not rules.shorthand:
         return
-    for concept, phrases in synonyms.items():
+    for concept, phrases in tables.items():
         for phrase in phrases:
             cleaned = clean(phrase)
             for pattern, words in rules.shorthand:
@@ -89,7 +89,7 @@ class Extractor:
                 raise ValueError(
                     f"nlu_data lookup not_symptom: {phrase!r} keeps fewer than 2 words"
                 )
-        _refuse_shorthand_in_phrases(data.synonyms, rules)
+        _refuse_shorthand_in_phrases({**data.synonyms, **data.lookups}, rules)
         self.lexicon = Lexicon(
             {
                 "symptom": symptom_synonyms,

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from fractions import Fraction
-from functools import cached_property
 from typing import Any
 
 from app.nlu.sound import HAN
@@ -202,7 +201,8 @@ DEFAULT_THRESHOLDS = Thresholds()
 
 
 _NAMED_GROUP = re.compile(r"\(\?P<\w+>")
-_BACKREFERENCE = re.compile(r"\\[1-9]|\(\?P=")
+# References to a group by number or name mean something else once patterns are joined.
+_BACKREFERENCE = re.compile(r"\\[1-9]|\(\?P=|\(\?\(")
 
 
 def either(patterns: tuple[re.Pattern[str], ...]) -> re.Pattern[str] | None:
@@ -226,6 +226,13 @@ class TimingRules:
     # DUR since the infusion started: within the window when DUR - infusion_hours is.
     since_start: tuple[re.Pattern[str], ...] = ()
     thresholds: Thresholds = DEFAULT_THRESHOLDS
+    # Each list as one alternation (`either`), compiled with the rules: a list that cannot
+    # be joined fails at start-up, not on a patient's message.
+    combined: dict[str, re.Pattern[str] | None] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        names = ("during", "within_2h", "since", "since_start", "later")
+        object.__setattr__(self, "combined", {name: either(getattr(self, name)) for name in names})
 
     @classmethod
     def from_config(
@@ -259,13 +266,8 @@ class TimingRules:
             thresholds=thresholds,
         )
 
-    @cached_property
-    def _any(self) -> dict[str, re.Pattern[str] | None]:
-        names = ("during", "within_2h", "since", "since_start", "later")
-        return {name: either(getattr(self, name)) for name in names}
-
     def _found(self, name: str, text: str) -> bool:
-        pattern = self._any[name]
+        pattern = self.combined[name]
         return pattern is not None and pattern.search(text) is not None
 
     def infusion_window(self, text: str, raw: str | None = None) -> str:
