@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from app.nlu.models import IntentPrediction, MessageParse, SymptomMention
@@ -80,7 +82,10 @@ def test_negated_and_hypothetical_mentions():
         ((m("joint_pain"),), ("liver", 0.7), "urgent"),
         ((m("fatigue"),), ("liver", 0.7), "routine"),  # tiredness reaches liver only combined
         ((m("itching"),), ("infusion_reaction", 0.9), "urgent"),  # timing decides, not the guess
-        ((), ("anaphylaxis", 0.3), "none"),  # not confident enough
+        ((), ("anaphylaxis", 0.25), "none"),  # not confident enough
+        # nothing recognised in a message that asks nothing: a weaker guess is enough
+        ((), ("anaphylaxis", 0.35), "emergency"),
+        ((m("joint_pain"),), ("liver", 0.35), "routine"),  # a recognised symptom needs more
         ((), ("common_side_effect", 0.9), "none"),  # only red flags are raised
         ((m("jaundice", negated=True),), ("liver", 0.9), "none"),  # the words ruled it out
         ((m("seizure"),), ("pml", 0.9), "emergency"),  # never lowers
@@ -89,8 +94,13 @@ def test_negated_and_hypothetical_mentions():
 def test_safety_net_only_raises_and_respects_the_words(mentions, guess, level):
     result = triage(parse(*mentions, guess=guess), PROTOCOL)
     assert result.level == level
-    if level != "none" and guess[1] >= 0.5 and not mentions:
+    if level != "none" and guess[1] >= 0.3 and not mentions:
         assert result.safety_net and result.categories[0] == guess[0]
+
+
+def test_a_question_needs_the_full_safety_net_confidence():
+    asked = replace(parse(guess=("anaphylaxis", 0.35)), is_question=True)
+    assert triage(asked, PROTOCOL).level == "none"
 
 
 def test_the_protocols_numbers_reach_the_nlu():

@@ -86,6 +86,8 @@ class ContextRules:
             # one Chinese character (不严重), two English words ("not really bad").
             self.severe_negator_reach = int(modifiers.get("severe_negator_reach", 2))
             self.sudden = PhraseSet(modifiers["sudden"], self.normalize)
+            # "not sudden", 不是突然开始的: words of suddenness that deny it
+            self.sudden_pseudo = PhraseSet(modifiers.get("sudden_pseudo") or [], self.normalize)
             self.persistent = PhraseSet(modifiers.get("persistent") or [], self.normalize)
             self.long_duration_days = float(modifiers["long_duration_days"])
             self.long_duration_patterns = list(modifiers["long_duration_patterns"])
@@ -195,7 +197,9 @@ class ContextRules:
 
     def vocabulary(self) -> set[str]:
         """Every word the rules use, for typo correction."""
+        # Long normalised words too: "malaena" is a slip for "melaena" (black tarry poo).
         words = set(self.normalize.values()) | set(self.glue_words)
+        words |= {word for word in self.normalize if len(word) > 4}
         sets = [self.terminators, self.severe, self.sudden]
         for rule in self.cues.values():
             sets += [rule.forward, rule.backward, rule.pseudo]

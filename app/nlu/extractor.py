@@ -250,7 +250,7 @@ class Extractor:
         }
         severe, prolonged = self._severe(words, elsewhere), self._prolonged(words)
         relative_severe = not severe and bool(elsewhere) and self._severe(words)
-        sudden = bool(self.rules.sudden.find_all(words))
+        sudden = self._sudden(words)
         persistent = bool(self.rules.persistent.find_all(words))
         symptoms: list[SymptomMention] = []
         topics: list[TopicMention] = []
@@ -297,6 +297,16 @@ class Extractor:
                 return True
         sentence = join_words(words)
         return any(pattern.search(sentence) for pattern in self.severe_patterns)
+
+    def _sudden(self, words: list[str]) -> bool:
+        """The sentence says something came on suddenly (and does not deny it)."""
+        found = self.rules.sudden.find_all(words)
+        if not found:
+            return False
+        denied = {
+            p for start, end in self.rules.sudden_pseudo.find_all(words) for p in range(start, end)
+        }
+        return any(denied.isdisjoint(range(start, end)) for start, end in found)
 
     def _prolonged(self, words: list[str]) -> bool:
         """The sentence says something has lasted longer than long_duration_days."""

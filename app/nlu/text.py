@@ -19,6 +19,17 @@ _TOKEN_RE = re.compile(rf"[{HAN}]|{_WORD}+(?:['’]{_WORD}+)*(?:[.,]\d+)?|[^\w\s
 _APOSTROPHES = str.maketrans({"’": "'", "‘": "'", "`": "'"})
 _STEMMER = snowballstemmer.stemmer("english")
 _SPACE_BETWEEN_HAN = re.compile(f"(?<=[{HAN}]) (?=[{HAN}])")
+_HAN_CHUNK = re.compile(f"[{HAN}]+")
+
+
+def spaces_are_commas(text: str) -> bool:
+    """Chinese chat uses a space as a comma ("累死了 休息一下"), except when the writer
+    spaces word by word ("我现在 感觉 嗓子 有点 紧"): short pieces, most of two characters
+    or fewer, are words, and a comma between them would cut phrases apart."""
+    if " " not in text:
+        return True
+    sizes = sorted(len(chunk) for chunk in _HAN_CHUNK.findall(text))
+    return len(sizes) < 4 or sizes[len(sizes) // 2] > 2
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,6 +100,7 @@ def tokenize(
     sentence = 0
     previous_end = 0
     brackets = 0  # "Years ago (2014?) I had ...": a "?" in brackets ends no sentence
+    space_is_comma = spaces_are_commas(text)
     for match in _TOKEN_RE.finditer(text):
         raw = match.group()
         start, end = match.span()
@@ -96,7 +108,13 @@ def tokenize(
             continue
         if tokens and "\n" in text[previous_end:start]:
             sentence += 1
-        elif tokens and start > previous_end and is_han(raw) and is_han(tokens[-1].text):
+        elif (
+            space_is_comma
+            and tokens
+            and start > previous_end
+            and is_han(raw)
+            and is_han(tokens[-1].text)
+        ):
             # Chinese chat uses a space as a comma ("累死了 休息一下"): it is one here, so
             # phrases and cue scopes do not reach across it.
             tokens.append(Token(",", previous_end, start, sentence, False))

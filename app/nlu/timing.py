@@ -71,7 +71,7 @@ class TimeWords:
             str(config["clock"]).replace("HOUR", hour)
             if config.get("clock")
             else (
-                rf"(?:(?P<m>{_alternatives(clock_minutes)})"
+                rf"(?:(?P<m>\d{{1,2}}|{_alternatives(clock_minutes)})"
                 rf" (?P<rel>{_alternatives(config['minutes_past'] + config['minutes_to'])})"
                 rf" (?P<h1>{hour})"
                 rf"|(?:{_alternatives(config['half_past'])}) (?P<h6>{hour})\b"
@@ -127,11 +127,11 @@ class TimeWords:
         return self._hours_between(ended, text)
 
     def _hours_between(self, ended: re.Match[str], text: str) -> float | None:
-        """Hours from the clock time in `ended` to the "it's now ..." time after it."""
-        now = None
-        for candidate in self.now_is.finditer(text, ended.end()):
-            now = candidate
-            break
+        """Hours from the clock time in `ended` to the "it's now ..." time: the first one
+        after it, else one told before it ("三点多起来就说冷 … 十一点多就输完了")."""
+        now = self.now_is.search(text, ended.end())
+        if now is None:
+            now = next(self.now_is.finditer(text, 0, ended.start()), None)
         if now is None:
             return None
         start, end = self._clock_minutes(ended), self._clock_minutes(now)
@@ -152,7 +152,8 @@ class TimeWords:
         if g.get("midnight"):
             return 0, True
         if g.get("m"):
-            base, minutes = hour(g["h1"]) * 60, self.clock_minutes[g["m"]]
+            base = hour(g["h1"]) * 60
+            minutes = int(g["m"]) if g["m"].isdigit() else self.clock_minutes[g["m"]]
             return (base - minutes if g["rel"] in self.minutes_to else base + minutes) % 720, False
         if g.get("h2"):
             h = int(g["h2"]) % 12 + (12 if g["ap"] in self.pm else 0)
@@ -175,8 +176,8 @@ class TimeWords:
             return hour(g["h7"]) % 12 * 60 + extra, False
         if g.get("h6"):  # British "half 3" = 3:30
             return (hour(g["h6"]) % 12 * 60 + 30), False
-        if g.get("h5"):
-            return int(g["h5"]) % 12 * 60, False
+        if g.get("h5") or g.get("h9"):  # a bare hour
+            return int(g.get("h5") or g["h9"]) % 12 * 60, False
         return None
 
 

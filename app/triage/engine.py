@@ -189,10 +189,9 @@ def _from_mentions(
             reported=_reported(present, by_mention),
         )
 
-    # No symptom reported now: a question about the medicine or about a symptom is `info`.
-    hypothetical = [
-        m for m in parse.symptoms if m.hypothetical and not (m.negated or m.family or m.historical)
-    ]
+    # No symptom reported now: a question about the medicine or about a symptom is `info`
+    # (whoever it would happen to: "万一他出现胸闷气短 要叫救护车吗").
+    hypothetical = [m for m in parse.symptoms if m.hypothetical and not (m.negated or m.historical)]
     asked = parse.is_question or parse.intent.name.startswith(ASK_INTENT_PREFIX)
     topics = list(dict.fromkeys(t.topic for t in parse.topics if not t.negated)) if asked else []
     if (
@@ -261,6 +260,8 @@ def triage(
 def _safety_net(result: TriageResult, parse: MessageParse, protocol: Protocol) -> TriageResult:
     """Raise the level when the safety net is confident of a red flag the mentions missed."""
     threshold = protocol.safety_net_min_confidence
+    if not parse.symptoms and not parse.is_question:
+        threshold = protocol.safety_net_min_confidence_unrecognised
     if threshold is None or parse.red_flag_guess is None:
         return result
     category, confidence = parse.red_flag_guess

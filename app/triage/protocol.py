@@ -148,6 +148,8 @@ class Protocol:
     fever_celsius: float = 38.0
     # Confidence above which the red-flag safety net may raise a level (None: off).
     safety_net_min_confidence: float | None = None
+    # ... and when no symptom at all was recognised in a message that asks nothing.
+    safety_net_min_confidence_unrecognised: float | None = None
     # How a list of reported symptoms is joined: "hives, itching and flushing".
     list_separator: str = ", "
     list_last: str = " and "
@@ -383,14 +385,22 @@ def parse_protocol(data: dict[str, Any]) -> Protocol:
     }
     safety_net = data.get("safety_net") or {}
     min_confidence = safety_net.get("min_confidence")
-    if min_confidence is not None and not 0 < float(min_confidence) <= 1:
-        raise ProtocolError("safety_net.min_confidence: must be between 0 and 1")
+    unrecognised = safety_net.get("min_confidence_unrecognised", min_confidence)
+    for key, value in (
+        ("min_confidence", min_confidence),
+        ("min_confidence_unrecognised", unrecognised),
+    ):
+        if value is not None and not 0 < float(value) <= 1:
+            raise ProtocolError(f"safety_net.{key}: must be between 0 and 1")
     window = _require(data, "infusion_window", "protocol")
     words = data.get("list_words") or {}
     document = _require(data, "document", "protocol")
     return Protocol(
         levels=levels,
         safety_net_min_confidence=None if min_confidence is None else float(min_confidence),
+        safety_net_min_confidence_unrecognised=None
+        if unrecognised is None
+        else float(unrecognised),
         categories=categories,
         info_topics=topics,
         concepts=concepts,
