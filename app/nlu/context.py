@@ -229,7 +229,8 @@ class ContextRules:
                 found.append(self._scope(words, rule, direction, start, end))
         if rule.year_pattern:
             for position, word in enumerate(words):
-                if _YEAR_RE.match(word):
+                # "thinks it's 1985": a pseudo cue just before the year makes it no history
+                if _YEAR_RE.match(word) and position - 1 not in blocked:
                     found.append(self._scope(words, rule, "backward", position, position + 1))
         if rule.age_pattern:
             for start, end in _age_mentions(words, self.age_leads, self.age_numbers):

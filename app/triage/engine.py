@@ -270,6 +270,8 @@ def _safety_net(result: TriageResult, parse: MessageParse, protocol: Protocol) -
     level = protocol.level_of(category)
     if not protocol.is_red(level) or protocol.rank(level) <= protocol.rank(result.level):
         return result
+    if category in protocol.window_only_categories and result.infusion_window == "later":
+        return result  # an infusion reaction guessed for a message told outside the window
     # The lexicon saw a symptom that can lead to that category, and the rules decided it
     # does not here (negated, a relative's, outside the infusion window, not the whole
     # combination): the words and the protocol decide, not the guess.

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import copy
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -165,6 +165,14 @@ class Protocol:
     def for_language(self, lang: str | None) -> Protocol:
         """This protocol with its texts in `lang` (English where there is no translation)."""
         return self.translations.get(lang or self.lang, self)
+
+    @cached_property
+    def window_only_categories(self) -> frozenset[str]:
+        """Categories reached only inside the infusion window (infusion_reaction)."""
+        concepts = self.concepts.values()
+        return frozenset(c.in_window for c in concepts if c.in_window) - {
+            c.category for c in concepts
+        }
 
     def level_of(self, category: str) -> str:
         return self.categories[category].level
