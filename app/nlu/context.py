@@ -119,6 +119,7 @@ class ContextRules:
             # "when i was 6", "aged twelve": an age the person has passed.
             self.age_leads = tuple(tuple(lead.split()) for lead in data["age_leads"])
             self.age_numbers = frozenset(data["age_numbers"])
+            self._age_lead_words = frozenset(lead[0] for lead in self.age_leads if lead)
             # "did I have a fit? no." - a whole sentence that only answers no
             self.negative_answers = frozenset(
                 " ".join(normalize_phrase(answer, self.normalize))
@@ -232,7 +233,7 @@ class ContextRules:
                 # "thinks it's 1985": a pseudo cue just before the year makes it no history
                 if _YEAR_RE.match(word) and position - 1 not in blocked:
                     found.append(self._scope(words, rule, "backward", position, position + 1))
-        if rule.age_pattern:
+        if rule.age_pattern and not self._age_lead_words.isdisjoint(words):
             for start, end in _age_mentions(words, self.age_leads, self.age_numbers):
                 found.append(self._scope(words, rule, "backward", start, end))
                 found.append(self._scope(words, rule, "forward", start, end))

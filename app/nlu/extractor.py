@@ -6,6 +6,7 @@ import re
 from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from app.nlu.context import FLAGS, ContextRules, is_question
 from app.nlu.lexicon import BLOCKER, SURFACE_PREFIX, Lexicon, PhraseMatch
@@ -25,6 +26,17 @@ from app.nlu.timing import (
 from app.nlu.training_data import TrainingData
 
 CONDITION_PREFIX = "condition_"  # lookups naming a category's conditions
+
+
+_NO_KEYS: frozenset[str] = frozenset()
+
+
+@lru_cache(maxsize=65536)
+def word_keys(word: str) -> frozenset[str]:
+    """What a message word can match in the lexicon: its stem, its exact form and, for a
+    Chinese character, its readings (for IME slips)."""
+    keys = frozenset({stem(word), SURFACE_PREFIX + word})
+    return keys | sound_keys(word) if is_han(word) else keys
 
 
 @dataclass(slots=True)
@@ -205,15 +217,7 @@ class Extractor:
         """Mentions and topics of one sentence, and whether it describes severity, a long
         duration, and asks a hypothetical question."""
         words = [token.text for token in tokens]
-        keys = [
-            (
-                frozenset({stem(t.text), SURFACE_PREFIX + t.text})
-                | (sound_keys(t.text) if is_han(t.text) else frozenset())
-                if t.is_word
-                else frozenset()
-            )
-            for t in tokens
-        ]
+        keys = [word_keys(t.text) if t.is_word else _NO_KEYS for t in tokens]
         readings = self._temperatures(text, tokens)
         for position, fever in readings.items():
             if fever:  # a reading of 38.0 C / 100.4 F or more is the concept "fever"

@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
 from functools import lru_cache
+from typing import NamedTuple
 
 import snowballstemmer
 
@@ -32,9 +32,9 @@ def spaces_are_commas(text: str) -> bool:
     return len(sizes) < 4 or sizes[len(sizes) // 2] > 2
 
 
-@dataclass(frozen=True, slots=True)
-class Token:
-    """One normalised word of a message, with its span in the original text."""
+class Token(NamedTuple):
+    """One normalised word of a message, with its span in the original text (a named
+    tuple: a message makes dozens, and a tuple is built several times faster)."""
 
     text: str
     start: int

@@ -46,6 +46,8 @@ class TimeWords:
     pm: frozenset[str]
     duration: str  # the pattern of an amount of time (DUR in the rule files)
     duration_re: re.Pattern[str]
+    # DUR with no edges: where it finds nothing, no pattern holding DUR can match
+    duration_anywhere: re.Pattern[str]
     ended_at: re.Pattern[str]
     started_at: re.Pattern[str]
     now_is: re.Pattern[str]
@@ -96,6 +98,7 @@ class TimeWords:
             pm=frozenset(config["pm"]),
             duration=duration,
             duration_re=re.compile(rf"{EDGE_BEFORE}{duration}{EDGE_AFTER}"),
+            duration_anywhere=re.compile(duration),
             ended_at=compile_clock("ended_at"),
             started_at=compile_clock("started_at"),
             now_is=compile_clock("now_is"),
@@ -280,12 +283,14 @@ class TimingRules:
             found.add("during")
         if self._found("within_2h", text):
             found.add("within_2h")
-        for pattern in self.since if self._found("since", text) else ():
+        # Most messages give no amount of time: then no "N minutes since/after" can match.
+        timed = self.words.duration_anywhere.search(text) is not None
+        for pattern in self.since if timed and self._found("since", text) else ():
             for match in pattern.finditer(text):
                 hours = self.words.duration_hours(match.group())
                 if hours is not None:
                     found.add("within_2h" if hours <= limit else "later")
-        for pattern in self.since_start if self._found("since_start", text) else ():
+        for pattern in self.since_start if timed and self._found("since_start", text) else ():
             for match in pattern.finditer(text):
                 hours = self.words.duration_hours(match.group())
                 if hours is not None:
