@@ -20,6 +20,12 @@ COPY domain.yml ./
 # this folder at run time.
 RUN pip install -e . && mkdir -p /srv/data && chown triage /srv/data
 
+# The NLU models are built here, once, into the image's model cache: a container starts in
+# about a second instead of rebuilding them (~4 s). The cache is keyed by the data and code
+# it was built from; a stale one is rebuilt in memory (a read-only cache is never a failure).
+ENV TRIAGE_MODEL_CACHE=/srv/triagebot/model-cache
+RUN python -c "from app.triager import Triager; Triager()" && test -n "$(ls -A "$TRIAGE_MODEL_CACHE")"
+
 USER triage
 VOLUME ["/srv/data"]
 EXPOSE 8000

@@ -33,6 +33,8 @@ class CueRule:
     terminators: PhraseSet
     patient_proxy: PhraseSet
     carer_blockers: PhraseSet
+    # "he's not on natalizumab": the relative named is not the patient (family only)
+    not_the_patient: PhraseSet
     carer_weak_blockers: PhraseSet
     self_report: PhraseSet
     recency_cues: PhraseSet
@@ -147,6 +149,7 @@ class ContextRules:
             terminators=phrases("terminators"),
             patient_proxy=phrases("patient_proxy"),
             carer_blockers=phrases("carer_blockers"),
+            not_the_patient=phrases("not_the_patient"),
             carer_weak_blockers=phrases("carer_weak_blockers"),
             self_report=phrases("self_report"),
             recency_cues=phrases("recency_cues"),
@@ -276,6 +279,14 @@ class ContextRules:
         return bool(
             family.carer_weak_blockers.find_all(words)
         ) and not family.recency_cues.find_all(words)
+
+    def about_someone_else(self, words: list[str]) -> bool:
+        """The message names a relative (a real cue, not "my mum says I ...") and says they
+        are not the patient ("he's not on natalizumab", 他没用药)."""
+        family = self.cues["family"]
+        return bool(family.not_the_patient.find_all(words)) and bool(
+            self.scopes(words, family, is_question=False)
+        )
 
     def has_patient_proxy(self, words: list[str]) -> bool:
         """True when the message is written for the patient by someone else."""

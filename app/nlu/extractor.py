@@ -157,6 +157,7 @@ class Extractor:
         previous: list[SymptomMention] = []
         previous_hypothetical = False
         asked: list[SymptomMention] = []  # the symptoms of a question just asked
+        asked_bare = False  # ... and the question was nothing but the sign ("chills?")
         for sentence_tokens in sentences.values():
             sentence_question = is_question(
                 sentence_tokens, self.rules.question_starts, self.rules.question_words
@@ -173,14 +174,26 @@ class Extractor:
                     mention.prolonged = mention.prolonged or prolonged
             # "can it cause eye problems? like floaters?" - the example shares the question.
             words = [t.text for t in sentence_tokens if t.is_word]
-            if asked and self.rules.answers_no([t.text for t in sentence_tokens]):
-                for mention in asked:  # "chills? nope." - asked and answered no
-                    mention.negated = True
+            # Asked, then answered no: "chills? nope." denies the sign; "刷牙出血算不算要注意？
+            # 我现在没有" asks about a sign the writer does not have (a "no" that names another
+            # sign, "我没有发烧", denies only that one: below).
+            if (
+                asked
+                and not found_symptoms
+                and self.rules.answers_no([t.text for t in sentence_tokens])
+            ):
+                for mention in asked:
+                    if asked_bare:
+                        mention.negated = True
+                    else:
+                        mention.hypothetical = True
             denied_now = {m.concept for m in found_symptoms if m.negated}
             for mention in asked:  # "any fever? no fever but ..." - denied by name
                 if mention.concept in denied_now:
                     mention.negated = True
             asked = found_symptoms if sentence_question else []
+            named = sum(len(m.text) for m in asked)
+            asked_bare = bool(asked) and named * 2 >= sum(len(word) for word in words)
             # "...what counts as abnormal bleeding? bruises? periods?" - so do bare examples.
             bare_example = sentence_question and len(words) <= 2
             if previous_hypothetical and (
@@ -345,6 +358,11 @@ class Extractor:
             for mention in relatives:
                 mention.family = False
                 mention.severe = mention.severe or mention._relative_severe
+        elif self.rules.about_someone_else(words) and not self.rules.reports_self(words):
+            # "Dad (he's 80, not on natalizumab) has had a cough and a temp": a message about
+            # a relative who is not the patient, from a writer who says nothing of themselves.
+            for mention in symptoms:
+                mention.family = True
 
     # ------------------------------------------------------------------ temperatures
 
