@@ -274,7 +274,7 @@ class ContextRules:
     def carer_blocked(self, words: list[str]) -> bool:
         """True when a message about a relative says they are not the patient."""
         family = self.cues["family"]
-        if family.carer_blockers.find_all(words):
+        if family.carer_blockers.find_all(words) or family.not_the_patient.find_all(words):
             return True
         return bool(
             family.carer_weak_blockers.find_all(words)

@@ -166,9 +166,10 @@ class Extractor:
             found_symptoms, found_topics, (severe, prolonged, hypothetical) = self._sentence(
                 text, sentence_tokens, is_question=sentence_question, patient_proxy=proxy
             )
-            if (severe or prolonged) and not found_symptoms:
+            if (severe or prolonged) and all(m.negated for m in found_symptoms):
                 # "Headache after infusions. This time it's been going for 10 days." - the
-                # severity is about the symptom of the sentence before.
+                # severity is about the symptom of the sentence before (also past a denied
+                # one: "Nausea ... Not actually throwing up but it's so bad ...").
                 for mention in previous:
                     mention.severe = mention.severe or severe
                     mention.prolonged = mention.prolonged or prolonged

@@ -122,7 +122,10 @@ def tokenize(
         if start in expansions:
             skip_until, words = expansions[start]
             for word in words.split():
-                for part in _split_word(word.casefold(), normalize):
+                # Chinese is read character by character, also where a pattern's group
+                # brought a word in ("没 有 \\1" with \\1 = 头疼)
+                pieces = list(word) if has_han(word) else _split_word(word.casefold(), normalize)
+                for part in pieces:
                     tokens.append(Token(part, start, skip_until, sentence, True))
             previous_end = skip_until
             continue

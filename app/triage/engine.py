@@ -13,6 +13,9 @@ from app.nlu.models import MessageParse, SymptomMention
 from app.triage.protocol import Protocol
 
 IN_WINDOW = frozenset({"during", "within_2h"})
+# Intents of a message that may be a complaint nobody could read ("打完了 在观察室坐着" is
+# timing, not a complaint).
+COMPLAINT_INTENTS = frozenset({"report_symptom", "nlu_fallback"})
 ASK_INTENT_PREFIX = "ask_"
 # With no topic phrase found, an ask_<topic> intent alone names the topic only when sure.
 TOPIC_INTENT_MIN_CONFIDENCE = 0.5
@@ -260,7 +263,7 @@ def triage(
 def _safety_net(result: TriageResult, parse: MessageParse, protocol: Protocol) -> TriageResult:
     """Raise the level when the safety net is confident of a red flag the mentions missed."""
     threshold = protocol.safety_net_min_confidence
-    if not parse.symptoms and not parse.is_question:
+    if not parse.symptoms and not parse.is_question and parse.intent.name in COMPLAINT_INTENTS:
         threshold = protocol.safety_net_min_confidence_unrecognised
     if threshold is None or parse.red_flag_guess is None:
         return result
