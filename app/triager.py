@@ -24,6 +24,9 @@ class Triager:
                 window_hours=self.protocol.window_hours,
                 infusion_hours=self.protocol.infusion_hours,
                 fever_celsius=self.protocol.fever_celsius,
+                fever_celsius_by_language=tuple(
+                    sorted(self.protocol.fever_celsius_by_language.items())
+                ),
             ),
         )
 

@@ -144,3 +144,29 @@ def test_a_space_between_chinese_characters_is_a_comma(triager):
     # join into 死了会不会好 (a thought of dying); without the space they would.
     assert "suicidal_thoughts" not in concepts(triager, "累死了 休息一下会不会好点")
     assert "suicidal_thoughts" in concepts(triager, "我死了会不会好点")
+
+
+def test_an_underarm_reading_has_its_own_fever_threshold(triager):
+    # 腋温 reads about 0.5 °C below a reading by mouth: 37.6 under the arm is a fever in a
+    # Chinese message (protocol.yml fever_celsius_by_language), not in an English one.
+    assert "fever" in concepts(triager, "体温37.6，一直咳嗽")
+    assert "fever" not in concepts(triager, "体温37.2，一直咳嗽")
+    english = triager.parse("temp 37.6 and coughing", "en")
+    assert "fever" not in {m.concept for m in english.symptoms if not m.negated}
+
+
+def test_a_checklist_answered_no_denies_its_items(triager):
+    found = concepts(triager, "1.发烧 有 38.9 2.咳嗽 有 3.皮疹 无 4.头疼 无 5.脖子硬 无")
+    assert not found["fever"]["negated"] and not found["cough"]["negated"]
+    assert found["headache"]["negated"] and found["stiff_neck"]["negated"]
+    assert level(triager, "1.发烧 有 38.9 2.咳嗽 有 3.皮疹 无 4.头疼 无 5.脖子硬 无") == "urgent"
+
+
+def test_a_list_joined_by_the_enumeration_comma_shares_its_cue(triager):
+    found = concepts(triager, "如果喘不上气、嘴唇肿了，是打120还是先打给医生？")
+    assert found["breathing_difficulty"]["hypothetical"]
+    assert found["face_swelling"]["hypothetical"]
+
+
+def test_word_by_word_spacing_is_not_a_comma(triager):
+    assert level(triager, "输了有半个小时吧 我现在 感觉 嗓子 有点 紧 说话 费劲") == "emergency"

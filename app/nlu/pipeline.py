@@ -127,11 +127,12 @@ class NLU:
         self.models: dict[str, LanguageModel] = {}
         for lang in languages:
             inputs = [*(data_dir / lang).rglob("*"), *(labelled_dir / lang).glob("*.jsonl")]
-            arguments = repr((lang, sorted(concepts), sorted(topics), thresholds))
+            numbers = thresholds.for_language(lang)
+            arguments = repr((lang, sorted(concepts), sorted(topics), numbers))
             self.models[lang] = load_or_build(
                 f"nlu-{lang}",
                 fingerprint(inputs, arguments),
-                partial(_build, lang, concepts, topics, data_dir, labelled_dir, thresholds),
+                partial(_build, lang, concepts, topics, data_dir, labelled_dir, numbers),
             )
 
     def language_for(self, text: str, lang: str | None) -> str:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from fractions import Fraction
 from typing import Any
 
@@ -191,6 +191,13 @@ class Thresholds:
     window_hours: float = 2.0  # the window lasts this long after the infusion ended
     infusion_hours: float = 1.0  # a start time counts as an end this much later
     fever_celsius: float = 38.0
+    # A language's own threshold where its patients measure elsewhere (zh: under the arm)
+    fever_celsius_by_language: tuple[tuple[str, float], ...] = ()
+
+    def for_language(self, lang: str) -> Thresholds:
+        """These thresholds as one language's messages are read."""
+        fever = dict(self.fever_celsius_by_language).get(lang, self.fever_celsius)
+        return replace(self, fever_celsius=fever, fever_celsius_by_language=())
 
     def is_fever(self, value: float) -> bool:
         """A body temperature at or above the fever threshold (Celsius or Fahrenheit)."""

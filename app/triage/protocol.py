@@ -146,6 +146,7 @@ class Protocol:
     window_hours: float = 2.0
     infusion_hours: float = 1.0
     fever_celsius: float = 38.0
+    fever_celsius_by_language: dict[str, float] = field(default_factory=dict)
     # Confidence above which the red-flag safety net may raise a level (None: off).
     safety_net_min_confidence: float | None = None
     # ... and when no symptom at all was recognised in a message that asks nothing.
@@ -435,6 +436,10 @@ def parse_protocol(data: dict[str, Any]) -> Protocol:
         window_hours=float(_require(window, "hours_after_end", "infusion_window")),
         infusion_hours=float(_require(window, "infusion_hours", "infusion_window")),
         fever_celsius=float(_require(data, "fever_celsius", "protocol")),
+        fever_celsius_by_language={
+            str(lang): float(value)
+            for lang, value in (data.get("fever_celsius_by_language") or {}).items()
+        },
         list_separator=str(words.get("separator", ", ")),
         list_last=str(words.get("last", " and ")),
         modifier_words={str(k): str(v) for k, v in (words.get("modifiers") or {}).items()},
