@@ -24,6 +24,10 @@ from app.replay.runner import served
 from app.settings import Settings
 from app.triager import Triager
 
+# The suite runs at any hour: the clinic is open unless a test sets its own hours (the
+# default, Mon-Fri 08:00-18:00, made handoff replies depend on the time CI ran).
+os.environ.setdefault("TRIAGE_CLINIC_HOURS", "Mon-Sun 00:00-24:00")
+
 if TYPE_CHECKING:  # Playwright is imported only by the browser test modules
     from playwright.sync_api import Browser
 
