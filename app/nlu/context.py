@@ -91,6 +91,8 @@ class ContextRules:
             # "not sudden", 不是突然开始的: words of suddenness that deny it
             self.sudden_pseudo = PhraseSet(modifiers.get("sudden_pseudo") or [], self.normalize)
             self.persistent = PhraseSet(modifiers.get("persistent") or [], self.normalize)
+            # "…这次又来了", "…and it's back": a past sign said to be happening again
+            self.recurrence = PhraseSet(modifiers.get("recurrence") or [], self.normalize)
             self.long_duration_days = float(modifiers["long_duration_days"])
             self.long_duration_patterns = list(modifiers["long_duration_patterns"])
             self.prolonged_patterns = list(modifiers.get("prolonged_patterns") or [])

@@ -270,6 +270,8 @@ class Extractor:
         relative_severe = not severe and bool(elsewhere) and self._severe(words)
         sudden = self._sudden(words)
         persistent = bool(self.rules.persistent.find_all(words))
+        # "上次输液时就起过荨麻疹，这次又来了": what happened before is happening again now
+        again = [start for start, _ in self.rules.recurrence.find_all(words)]
         symptoms: list[SymptomMention] = []
         topics: list[TopicMention] = []
         for match in matches:
@@ -298,6 +300,8 @@ class Extractor:
                 setattr(mention, flag, _in_scope(match, flag_scopes, flag))
             if id(match) in normal_reading:
                 mention.negated = True
+            if mention.historical and any(start > match.last for start in again):
+                mention.historical = False
             symptoms.append(mention)
         hypothetical = bool(scopes["hypothetical"]) or any(m.hypothetical for m in symptoms)
         return symptoms, topics, (severe, prolonged, hypothetical)
