@@ -12,6 +12,16 @@ from app.triage.protocol import Protocol, default_protocol
 from app.triage.reply import reply_lines
 
 
+def thresholds_of(protocol: Protocol) -> Thresholds:
+    """The protocol's numbers the NLU reads (window, infusion length, fever thresholds)."""
+    return Thresholds(
+        window_hours=protocol.window_hours,
+        infusion_hours=protocol.infusion_hours,
+        fever_celsius=protocol.fever_celsius,
+        fever_celsius_by_language=tuple(sorted(protocol.fever_celsius_by_language.items())),
+    )
+
+
 class Triager:
     """Turns patient free text into the triage JSON of the design contract."""
 
@@ -20,14 +30,7 @@ class Triager:
         self.nlu = NLU(
             concepts=frozenset(self.protocol.concepts),
             topics=frozenset(self.protocol.info_topics),
-            thresholds=Thresholds(
-                window_hours=self.protocol.window_hours,
-                infusion_hours=self.protocol.infusion_hours,
-                fever_celsius=self.protocol.fever_celsius,
-                fever_celsius_by_language=tuple(
-                    sorted(self.protocol.fever_celsius_by_language.items())
-                ),
-            ),
+            thresholds=thresholds_of(self.protocol),
         )
 
     def parse(self, text: str, lang: str | None = None) -> MessageParse:

@@ -71,6 +71,7 @@ def main() -> None:
     # after a data change), and loaded from the model cache (every other start).
     from app.nlu.model_cache import CACHE_ENV
     from app.nlu.pipeline import NLU
+    from app.triager import thresholds_of
 
     cache_setting = os.environ.get(CACHE_ENV)
     for lang in triager.nlu.models:
@@ -84,6 +85,7 @@ def main() -> None:
                 concepts=frozenset(triager.protocol.concepts),
                 topics=frozenset(triager.protocol.info_topics),
                 languages=(lang,),
+                thresholds=thresholds_of(triager.protocol),
             )
             result[f"{lang}_model_{label}_s"] = round(time.perf_counter() - began, 2)
     for lang in triager.nlu.models:
