@@ -170,3 +170,10 @@ def test_a_list_joined_by_the_enumeration_comma_shares_its_cue(triager):
 
 def test_word_by_word_spacing_is_not_a_comma(triager):
     assert level(triager, "输了有半个小时吧 我现在 感觉 嗓子 有点 紧 说话 费劲") == "emergency"
+
+
+def test_english_symptom_words_inside_chinese_are_read_as_chinese(triager):
+    # "有点itchy" is 有点痒: the Chinese cues and timing around an English word still apply
+    assert level(triager, "打完infusion大概四十分钟，手上有点itchy") == "emergency"
+    assert "jaundice" in concepts(triager, "同事说我脸色好yellow")
+    assert concepts(triager, "没有itchy，就是累")["itching"]["negated"]

@@ -114,6 +114,7 @@ def tokenize(
             and start > previous_end
             and is_han(raw)
             and is_han(tokens[-1].text)
+            and is_han(text[previous_end - 1])  # not after an English word read as Chinese
         ):
             # Chinese chat uses a space as a comma ("累死了 休息一下"): it is one here, so
             # phrases and cue scopes do not reach across it.
