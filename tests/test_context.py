@@ -52,6 +52,13 @@ def flags(triager: Triager, text: str, concept: str) -> set[str]:
         ("chills? no. but I have a fever", "fever", set()),  # the "no" answers chills only
         ("hives last year after eating prawns", "hives", {"historical"}),
         ("hives since last year and getting worse", "hives", set()),
+        # a checklist answered no denies its item; "a bit" and "mild" do not
+        ("headache - mild / fever - no / stiff neck - no / tired - a bit", "fever", {"negated"}),
+        ("headache - mild / fever - no / stiff neck - no / tired - a bit", "fatigue", set()),
+        ("my headache is bad - no fever though", "headache", set()),
+        # a confused person's year is not history
+        ("he's not making sense, thinks it's 1985 and asks for his mum", "confusion", set()),
+        ("I had shingles in 2019", "shingles", {"historical"}),
     ],
 )
 def test_context_flags(triager, text, concept, expected):
@@ -87,6 +94,18 @@ def test_context_flags(triager, text, concept, expected):
         ("infusion finished at 2pm and it's now ten past three, I'm shivering", "within_2h"),
         ("drip ended at 10:15 and it's 11:50 now, hives coming up", "within_2h"),
         ("infusion finished at 9am and it's now 2pm, I have hives", "later"),
+        # a bare hour is a clock time before "now" and after "finished"
+        ("Infusion finished at 9:15, it's 11 now and I'm itching all over", "within_2h"),
+        ("drip finished 11, it's 11:45 and I've got hives", "within_2h"),
+        ("Started at 2 and it's 20 to 4 now, I'm shaking", "within_2h"),
+        ("went up at half 9, it's quarter past 10 and I'm itchy", "within_2h"),
+        ("bag's nearly done and I've gone all itchy", "during"),
+        ("urticaria 30 mins post infusion", "within_2h"),
+        ("itchy since they put the line in 20 min ago", "during"),
+        ("finished 2 weeks ago, it's 3pm now and itchy", "later"),
+        ("the bag finished at 2pm and its 5:20 now, raised itchy lumps", "later"),
+        ("drip start 14:30, now is 15:10 and my arms are itching", "within_2h"),
+        ("infusion started at 8, ended at 9. around half ten i felt sick", "within_2h"),
     ],
 )
 def test_infusion_window(triager, text, window):
@@ -261,37 +280,3 @@ def test_infusion_patterns_that_cannot_be_joined_are_refused_at_load(pattern):
     words = TimeWords.from_config(rules.time_words)
     with pytest.raises(ValueError, match="no backreferences"):
         TimingRules.from_config({"during": [pattern]}, words=words)
-
-
-@pytest.mark.parametrize(
-    ("text", "window"),
-    [
-        # a bare hour is a clock time before "now" and after "finished"
-        ("Infusion finished at 9:15, it's 11 now and I'm itching all over", "within_2h"),
-        ("drip finished 11, it's 11:45 and I've got hives", "within_2h"),
-        ("Started at 2 and it's 20 to 4 now, I'm shaking", "within_2h"),
-        ("went up at half 9, it's quarter past 10 and I'm itchy", "within_2h"),
-        ("bag's nearly done and I've gone all itchy", "during"),
-        ("urticaria 30 mins post infusion", "within_2h"),
-        ("itchy since they put the line in 20 min ago", "during"),
-        ("finished 2 weeks ago, it's 3pm now and itchy", "later"),
-    ],
-)
-def test_infusion_timing_told_by_the_clock_and_the_drip(triager, text, window):
-    assert triager.parse(text, "en").infusion_window == window
-
-
-@pytest.mark.parametrize(
-    ("text", "concept", "expected"),
-    [
-        # a checklist answered no denies its item; "a bit" and "mild" do not
-        ("headache - mild / fever - no / stiff neck - no / tired - a bit", "fever", {"negated"}),
-        ("headache - mild / fever - no / stiff neck - no / tired - a bit", "fatigue", set()),
-        ("my headache is bad - no fever though", "headache", set()),
-        # a confused person's year is not history
-        ("he's not making sense, thinks it's 1985 and asks for his mum", "confusion", set()),
-        ("I had shingles in 2019", "shingles", {"historical"}),
-    ],
-)
-def test_checklists_and_years(triager, text, concept, expected):
-    assert flags(triager, text, concept) == expected
