@@ -50,7 +50,13 @@ def test_traditional_characters_are_read_as_simplified(triager):
 
 @pytest.mark.parametrize(
     ("text", "fever"),
-    [("体温三十八度五", True), ("烧到39度2", True), ("三十七度二，还好", False)],
+    [
+        ("体温三十八度五", True),
+        ("烧到39度2", True),
+        ("三十七度二，还好", False),
+        ("体温三十八，头疼", True),  # no 度 after a fever word
+        ("量了体温三十六度九，没烧", False),  # not 三十…八 with a gap
+    ],
 )
 def test_temperatures_in_words_and_digits(triager, text, fever):
     assert ("fever" in concepts(triager, text)) is fever
@@ -128,6 +134,7 @@ def test_how_much_is_not_whether(triager, text, expected):
         ("拉肚子 用了药也不见好", "urgent"),  # not getting better with treatment
         ("我妈腿疼 她打这个针快两年了", "routine"),  # the treatment's time, not the pain's
         ("大便里好多血", "emergency"),  # a large amount of blood
+        ("吐了一整天，一天跑十几趟厕所", "urgent"),  # how often, in trips
     ],
 )
 def test_how_long_and_how_much_raise_the_level(triager, text, level_):
@@ -137,6 +144,8 @@ def test_how_long_and_how_much_raise_the_level(triager, text, level_):
 def test_a_relative_who_is_not_on_the_drug_does_not_count(triager):
     assert level(triager, "我妈皮肤发黄，她没用这个药") == "none"
     assert level(triager, "我爸最近特别累 眼睛也黄黄的") == "urgent"  # a carer writing
+    # the writer speaks of themselves only to say they are well
+    assert level(triager, "我老公没打这个针，他发高烧，咳得很厉害。我自己一切正常") == "none"
 
 
 def test_a_space_between_chinese_characters_is_a_comma(triager):

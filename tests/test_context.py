@@ -106,6 +106,18 @@ def test_context_flags(triager, text, concept, expected):
         ("the bag finished at 2pm and its 5:20 now, raised itchy lumps", "later"),
         ("drip start 14:30, now is 15:10 and my arms are itching", "within_2h"),
         ("infusion started at 8, ended at 9. around half ten i felt sick", "within_2h"),
+        # an end verb of formal writing; "a quarter"; a clock after "gone"; "3pm now"
+        (
+            "the infusion concluded at approximately ten past nine. It is now a quarter to ten",
+            "within_2h",
+        ),
+        (
+            "they started me after breakfast, about half 9, and it's just gone 10, itchy",
+            "within_2h",
+        ),
+        ("pump has maybe 10 minutes to go and I feel shivery", "during"),
+        ("unhooked at 1pm. 2pm now and itchy", "within_2h"),
+        ("unhooked at 1pm. 6pm now and itchy", "later"),
     ],
 )
 def test_infusion_window(triager, text, window):
@@ -216,6 +228,12 @@ def test_ordinary_words_are_not_red_flags(triager, text):
         # people who are not the patient
         ("watching TV and some guy had a seizure in the lift", "none"),
         ("My friend is on Ocrevus and keeps getting headaches", "none"),
+        (
+            "My wife is not on tysabri, she has a high fever and a bad cough. I am fine myself",
+            "none",
+        ),
+        ("hot and flushed in the face and the drip is still running", "emergency"),
+        ("having hot flushes again, menopause is fun", "none"),
         ("my son is on tysabri and he had a seizure an hour ago", "emergency"),
         # questions answered no, in the next sentence
         ("jaundice? nah lol eyes are fine. just so tired", "routine"),

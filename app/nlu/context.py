@@ -37,6 +37,8 @@ class CueRule:
     not_the_patient: PhraseSet
     carer_weak_blockers: PhraseSet
     self_report: PhraseSet
+    # "我自己一切正常", "I'm fine myself": the writer speaks of themselves only to say so
+    self_well: PhraseSet
     recency_cues: PhraseSet
     proxy_blockers: PhraseSet
     shared_with_patient: PhraseSet
@@ -154,6 +156,7 @@ class ContextRules:
             not_the_patient=phrases("not_the_patient"),
             carer_weak_blockers=phrases("carer_weak_blockers"),
             self_report=phrases("self_report"),
+            self_well=phrases("self_well"),
             recency_cues=phrases("recency_cues"),
             proxy_blockers=phrases("proxy_blockers"),
             shared_with_patient=phrases("shared_with_patient"),
@@ -270,8 +273,11 @@ class ContextRules:
         return bool(self.cues["family"].shared_with_patient.find_all(words))
 
     def reports_self(self, words: list[str]) -> bool:
-        """The writer speaks of their own symptoms ("I feel", "I have")."""
-        return bool(self.cues["family"].self_report.find_all(words))
+        """The writer speaks of their own symptoms ("I feel", "I have"), not only to say they
+        are well ("I feel fine")."""
+        family = self.cues["family"]
+        well = {p for start, end in family.self_well.find_all(words) for p in range(start, end)}
+        return any(start not in well for start, _ in family.self_report.find_all(words))
 
     def carer_blocked(self, words: list[str]) -> bool:
         """True when a message about a relative says they are not the patient."""
