@@ -80,6 +80,12 @@ def test_temperatures_in_words_and_digits(triager, text, fever):
         ("正在打TY 身上痒", "during"),
         ("输到第二瓶的时候开始头疼", "during"),
         ("三天前打的针 现在发烧", "later"),
+        ("挂水ing 胳膊上痒", "during"),  # an English -ing on the verb
+        ("人在输液室里 脸发红", "during"),
+        ("输的时候没事，回到家两天了才起疹子", "later"),  # nothing happened during it
+        ("不是输的时候 是输完好几天以后才痒", "later"),
+        ("刚做完有氧 身上有点痒", "unknown"),  # something else was just done
+        ("输液输了 15分钟 开始痒", "during"),  # a space before the amount
         ("九点开始打 十点十分结束 十一点五十觉得头晕", "within_2h"),  # when it began
     ],
 )
@@ -135,6 +141,8 @@ def test_how_much_is_not_whether(triager, text, expected):
         ("我妈腿疼 她打这个针快两年了", "routine"),  # the treatment's time, not the pain's
         ("大便里好多血", "emergency"),  # a large amount of blood
         ("吐了一整天，一天跑十几趟厕所", "urgent"),  # how often, in trips
+        ("尿完还疼 还有血丝", "urgent"),  # blood when passing urine
+        ("最近总想 要是我死了家里人是不是会更好", "emergency"),  # the thought, not a question
     ],
 )
 def test_how_long_and_how_much_raise_the_level(triager, text, level_):
@@ -144,6 +152,7 @@ def test_how_long_and_how_much_raise_the_level(triager, text, level_):
 def test_a_relative_who_is_not_on_the_drug_does_not_count(triager):
     assert level(triager, "我妈皮肤发黄，她没用这个药") == "none"
     assert level(triager, "我爸最近特别累 眼睛也黄黄的") == "urgent"  # a carer writing
+    assert level(triager, "我舍友咳嗽发烧 她不打这个针 我挺好的") == "none"
     # the writer speaks of themselves only to say they are well
     assert level(triager, "我老公没打这个针，他发高烧，咳得很厉害。我自己一切正常") == "none"
 

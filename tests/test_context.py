@@ -118,6 +118,10 @@ def test_context_flags(triager, text, concept, expected):
         ("pump has maybe 10 minutes to go and I feel shivery", "during"),
         ("unhooked at 1pm. 2pm now and itchy", "within_2h"),
         ("unhooked at 1pm. 6pm now and itchy", "later"),
+        ("welts on my arms, they took the line down 40 mins ago", "within_2h"),
+        ("no, it began during. itchy all over now", "during"),  # an answer to the question
+        ("it began during the night, itchy all over", "unknown"),
+        ("temp was fine at the end of the drip, now an hour later I'm shivering", "within_2h"),
     ],
 )
 def test_infusion_window(triager, text, window):
@@ -234,6 +238,9 @@ def test_ordinary_words_are_not_red_flags(triager, text):
         ),
         ("hot and flushed in the face and the drip is still running", "emergency"),
         ("having hot flushes again, menopause is fun", "none"),
+        ("my housemate has shingles, she isn't on any meds", "none"),
+        ("doing really well, no side effects at all this month", "none"),
+        ("sudden horrific headache out of nowhere, never had anything like it", "emergency"),
         ("my son is on tysabri and he had a seizure an hour ago", "emergency"),
         # questions answered no, in the next sentence
         ("jaundice? nah lol eyes are fine. just so tired", "routine"),

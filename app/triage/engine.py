@@ -204,7 +204,9 @@ def _from_mentions(
         and parse.intent.confidence >= TOPIC_INTENT_MIN_CONFIDENCE
     ):
         topic = parse.intent.name.removeprefix(ASK_INTENT_PREFIX)
-        if topic in protocol.info_topics:
+        # ... but not a topic a statement denies ("no side effects at all")
+        denied = {t.topic for t in parse.topics if t.negated and not parse.is_question}
+        if topic in protocol.info_topics and topic not in denied:
             topics = [topic]
     if (
         not topics
