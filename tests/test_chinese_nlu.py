@@ -86,6 +86,8 @@ def test_temperatures_in_words_and_digits(triager, text, fever):
         ("不是输的时候 是输完好几天以后才痒", "later"),
         ("刚做完有氧 身上有点痒", "unknown"),  # something else was just done
         ("输液输了 15分钟 开始痒", "during"),  # a space before the amount
+        ("输液第25分钟 开始发冷", "during"),
+        ("上午9:30输完的,10:40开始打寒战", "within_2h"),  # 打寒战 is no 开始打 (the drip)
         ("九点开始打 十点十分结束 十一点五十觉得头晕", "within_2h"),  # when it began
     ],
 )
@@ -142,6 +144,7 @@ def test_how_much_is_not_whether(triager, text, expected):
         ("大便里好多血", "emergency"),  # a large amount of blood
         ("吐了一整天，一天跑十几趟厕所", "urgent"),  # how often, in trips
         ("尿完还疼 还有血丝", "urgent"),  # blood when passing urine
+        ("刷完牙嘴里一直流血 按了半小时还在流", "emergency"),
         ("最近总想 要是我死了家里人是不是会更好", "emergency"),  # the thought, not a question
     ],
 )
@@ -153,6 +156,8 @@ def test_a_relative_who_is_not_on_the_drug_does_not_count(triager):
     assert level(triager, "我妈皮肤发黄，她没用这个药") == "none"
     assert level(triager, "我爸最近特别累 眼睛也黄黄的") == "urgent"  # a carer writing
     assert level(triager, "我舍友咳嗽发烧 她不打这个针 我挺好的") == "none"
+    assert level(triager, "我同事胃疼拉肚子 有啥办法") == "none"  # nobody's patient
+    assert level(triager, "我同事也在用这个药 她现在脸肿了喘不上气") == "emergency"
     # the writer speaks of themselves only to say they are well
     assert level(triager, "我老公没打这个针，他发高烧，咳得很厉害。我自己一切正常") == "none"
 

@@ -240,6 +240,16 @@ def test_ordinary_words_are_not_red_flags(triager, text):
         ("having hot flushes again, menopause is fun", "none"),
         ("my housemate has shingles, she isn't on any meds", "none"),
         ("doing really well, no side effects at all this month", "none"),
+        ("my tounge is going big and tight", "emergency"),  # a misspelling two edits away
+        ("headache after each dose, usually gone by teatime, normal?", "routine"),
+        ("headache for 9 days, usually gone by teatime but not this time", "urgent"),
+        ("is a rash something to watch out for?", "info"),
+        # words out of a phrase's order do not reach across punctuation ("year, what")
+        ("we might move house next year, what happens with my infusions?", "info"),
+        # a colleague, a neighbour or a pet is nobody's patient unless on the medicine
+        ("my colleague has a stinking cold and a rash", "none"),
+        ("my neighbour on tysabri is confused and feverish, I'm with her", "emergency"),
+        ("my wife collapsed and my neighbour rang 999", "emergency"),
         ("sudden horrific headache out of nowhere, never had anything like it", "emergency"),
         ("my son is on tysabri and he had a seizure an hour ago", "emergency"),
         # questions answered no, in the next sentence

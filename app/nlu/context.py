@@ -39,6 +39,9 @@ class CueRule:
     self_report: PhraseSet
     # "我自己一切正常", "I'm fine myself": the writer speaks of themselves only to say so
     self_well: PhraseSet
+    # people who are no carer's patient: colleagues, neighbours, pets, strangers
+    others: PhraseSet
+    on_the_drug: PhraseSet  # "my flatmate on tysabri": then such a person may be the patient
     recency_cues: PhraseSet
     proxy_blockers: PhraseSet
     shared_with_patient: PhraseSet
@@ -157,6 +160,8 @@ class ContextRules:
             carer_weak_blockers=phrases("carer_weak_blockers"),
             self_report=phrases("self_report"),
             self_well=phrases("self_well"),
+            others=phrases("others"),
+            on_the_drug=phrases("on_the_drug"),
             recency_cues=phrases("recency_cues"),
             proxy_blockers=phrases("proxy_blockers"),
             shared_with_patient=phrases("shared_with_patient"),
@@ -287,6 +292,20 @@ class ContextRules:
         return bool(
             family.carer_weak_blockers.find_all(words)
         ) and not family.recency_cues.find_all(words)
+
+    def names_only_others(self, words: list[str]) -> bool:
+        """Every person the message names is someone a carer would not write for (a
+        colleague, a neighbour, a pet) and none is said to be on the medicine: "我同事吃布洛芬
+        胃疼" is not about the patient, "my flatmate on tysabri is burning up" is."""
+        family = self.cues["family"]
+        if family.on_the_drug.find_all(words):
+            return False
+        named = family.forward.find_all(words)
+        others = family.others.find_all(words)
+        return bool(named) and all(
+            any(start < o_end and o_start < end for o_start, o_end in others)
+            for start, end in named
+        )
 
     def about_someone_else(self, words: list[str]) -> bool:
         """The message names a relative (a real cue, not "my mum says I ...") and says they

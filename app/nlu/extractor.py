@@ -237,7 +237,8 @@ class Extractor:
             if fever:  # a reading of 38.0 C / 100.4 F or more is the concept "fever"
                 keys[position] = keys[position] | {"fever"}
         barriers = frozenset(i for i, word in enumerate(words) if word in self.rules.gap_barriers)
-        matches = self.lexicon.match(keys, barriers)
+        breaks = frozenset(i for i, token in enumerate(tokens) if not token.is_word)
+        matches = self.lexicon.match(keys, barriers, breaks)
         normal_reading: set[int] = set()
         if readings and not any(readings.values()):
             # "temp 37.2": the word "temp" names a normal reading, which denies a fever
@@ -359,7 +360,9 @@ class Extractor:
         relatives = [
             m for m in symptoms if m.family and not (m.negated or m.hypothetical or m.historical)
         ]
-        if relatives and not self.rules.carer_blocked(words):
+        if relatives and not (
+            self.rules.carer_blocked(words) or self.rules.names_only_others(words)
+        ):
             for mention in relatives:
                 mention.family = False
                 mention.severe = mention.severe or mention._relative_severe

@@ -116,12 +116,17 @@ class Lexicon:
         self._index = dict(index)
 
     def match(
-        self, keys_by_position: list[frozenset[str]], barriers: frozenset[int] = frozenset()
+        self,
+        keys_by_position: list[frozenset[str]],
+        barriers: frozenset[int] = frozenset(),
+        breaks: frozenset[int] = frozenset(),
     ) -> list[PhraseMatch]:
         """Every phrase whose stems all occur within its window, as non-redundant matches.
 
         A match may not have a barrier (a comma, "but", a negation word) among the words it
-        skips: "coughing up phlegm, no blood" is no "coughing blood".
+        skips: "coughing up phlegm, no blood" is no "coughing blood"; nor may a match out of
+        the phrase's order have a break (punctuation) inside it: "what year, what" is no
+        "what year it is" read backwards from "...next year, what happens".
         """
         positions_by_key: dict[str, list[int]] = defaultdict(list)
         for position, keys in enumerate(keys_by_position):
@@ -139,12 +144,12 @@ class Lexicon:
                 continue
             if phrase.characters:
                 written = _best_written(
-                    phrase, positions_by_key, barriers, keys_by_position, self.never_slips
+                    phrase, positions_by_key, barriers, keys_by_position, self.never_slips, breaks
                 )
                 if written is not None:
                     matches.append(PhraseMatch(phrase, *written))
             else:
-                found = _tightest(phrase.stems, positions_by_key, barriers)
+                found = _tightest(phrase.stems, positions_by_key, barriers, breaks)
                 if found is not None:
                     matches.append(PhraseMatch(phrase, found))
         # A character that is part of a phrase written exactly is no typo for another
@@ -171,6 +176,7 @@ def _choices(
     stems: tuple[str, ...],
     positions_by_key: Mapping[str, list[int]],
     barriers: frozenset[int],
+    breaks: frozenset[int] = frozenset(),
     *,
     in_order: bool = False,
 ) -> Iterator[tuple[int, ...]]:
@@ -191,7 +197,11 @@ def _choices(
             continue
         # Words out of the phrase's order only count when close together ("neck stiff" for
         # "stiff neck"), so "sore with this cold" is not a "cold sore".
-        if (in_order or span > len(stems) + REORDER_GAP) and list(choice) != sorted(choice):
+        if list(choice) != sorted(choice) and (
+            in_order
+            or span > len(stems) + REORDER_GAP
+            or any(min(choice) < p < max(choice) for p in breaks)
+        ):
             continue
         if barriers and span > len(choice):
             low, high = min(choice), max(choice)
@@ -201,10 +211,13 @@ def _choices(
 
 
 def _tightest(
-    stems: tuple[str, ...], positions_by_key: Mapping[str, list[int]], barriers: frozenset[int]
+    stems: tuple[str, ...],
+    positions_by_key: Mapping[str, list[int]],
+    barriers: frozenset[int],
+    breaks: frozenset[int] = frozenset(),
 ) -> tuple[int, ...] | None:
     """The tightest set of distinct positions covering all stems, if within the window."""
-    best = min(_choices(stems, positions_by_key, barriers), key=_span, default=None)
+    best = min(_choices(stems, positions_by_key, barriers, breaks), key=_span, default=None)
     return tuple(sorted(best)) if best is not None else None
 
 
@@ -214,6 +227,7 @@ def _best_written(
     barriers: frozenset[int],
     keys_by_position: list[frozenset[str]],
     never_slips: frozenset[str],
+    breaks: frozenset[int] = frozenset(),
 ) -> tuple[tuple[int, ...], tuple[int, ...]] | None:
     """For a phrase matched by sound: the positions written most like it (fewest slips),
     then the tightest, among those `_slips` accepts, with the slipped positions.
@@ -222,7 +236,7 @@ def _best_written(
     best_rank: tuple[int, int] | None = None
     # 把奶挤掉 still has 挤奶, but longer phrases out of order are other words (了好多出血).
     in_order = len(phrase.characters) > 2
-    for choice in _choices(phrase.stems, positions_by_key, barriers, in_order=in_order):
+    for choice in _choices(phrase.stems, positions_by_key, barriers, breaks, in_order=in_order):
         ordered = tuple(sorted(choice))
         slipped = _slips(phrase, ordered, keys_by_position, never_slips)
         if slipped is None:
