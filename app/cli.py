@@ -13,6 +13,7 @@ from rich.console import Console
 from rich.table import Table
 
 from app.evaluation import LabelledSetError, Outcome, Report, read_labelled
+from app.settings import Settings
 from app.triage.protocol import LEVELS
 
 cli = typer.Typer(
@@ -143,7 +144,18 @@ def serve(
     """Run the HTTP service (uvicorn)."""
     import uvicorn
 
-    uvicorn.run("app.main:create_app", factory=True, host=host, port=port)
+    from app.settings import get_settings
+
+    uvicorn.run(
+        "app.main:create_app", factory=True, host=host, port=port, **proxy_options(get_settings())
+    )
+
+
+def proxy_options(settings: Settings) -> dict[str, object]:
+    """uvicorn's proxy-header options: believed only from TRIAGE_TRUSTED_PROXIES (uvicorn's
+    own default would believe any X-Forwarded-For sent from 127.0.0.1)."""
+    proxies = settings.trusted_proxies
+    return {"proxy_headers": bool(proxies), "forwarded_allow_ips": ",".join(proxies) or ""}
 
 
 @cli.command()

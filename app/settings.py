@@ -41,6 +41,10 @@ class Settings(BaseSettings):
     coordinator_session_hours: float = 12.0
     sign_in_max_failures: int = 5
     sign_in_window_minutes: float = 15.0
+    # Reverse proxies whose X-Forwarded-For / -Proto are believed (uvicorn's
+    # forwarded_allow_ips), e.g. ["10.0.0.2"]. Empty: the connecting address is the client,
+    # so nobody can pick their own address for the sign-in throttle by sending the header.
+    trusted_proxies: list[str] = []
     # Mark cookies Secure (HTTPS only). Turn on in production behind TLS.
     secure_cookies: bool = False
     # Origins allowed to embed the widget (CORS for /api/conversations); "*" means any.

@@ -3,6 +3,7 @@ sign-in, CSRF, throttling, the alert queue, transcripts, notes, replies, exports
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
 import re
@@ -684,3 +685,69 @@ async def test_malformed_dashboard_forms_get_a_page_and_change_nothing(desk):
     unknown = await http.get("/coordinator/nothing-here")
     assert unknown.status_code == 404 and "Not found" in unknown.text
     assert await count(app, Alert, Alert.status == "open") == 1
+
+
+# ---------------------------------------------------------------------- sign-in throttle
+
+
+async def _form_token(http: httpx.AsyncClient) -> str:
+    return csrf_of(await http.get("/coordinator/sign-in"))
+
+
+async def _post_sign_in(http, token: str, password: str, username: str = "alice"):
+    return await http.post(
+        "/coordinator/sign-in",
+        data={"username": username, "password": password, "csrf_token": token},
+    )
+
+
+def _from_address(app, address: str) -> httpx.AsyncClient:
+    """Another browser, connecting from another address."""
+    transport = httpx.ASGITransport(app=app, client=(address, 40000))
+    return httpx.AsyncClient(transport=transport, base_url="http://local")
+
+
+async def test_concurrent_guesses_cannot_get_past_the_limit(desk):
+    """Attempts are counted before the password is checked, so 30 guesses sent at once get
+    at most the limit (5) checked; the rest are refused unchecked."""
+    app, http = desk
+    token = await _form_token(http)
+    answers = await asyncio.gather(
+        *(_post_sign_in(http, token, f"guess number {n}") for n in range(30))
+    )
+    codes = [answer.status_code for answer in answers]
+    failures = codes.count(401)
+    assert failures <= 5 and failures + codes.count(429) == 30, codes
+    # (attempts made together may refuse each other: fewer than 5 may have been checked)
+    for n in range(failures, 5):
+        assert (await sign_in(http, password=f"one more guess {n}")).status_code == 401
+    assert (await sign_in(http)).status_code == 429
+    actions = [row for (row,) in (await _audit_rows(app, AuditEntry.actor == "alice"))]
+    assert actions.count("sign_in_failed") == 5
+
+
+async def test_a_guesser_elsewhere_does_not_lock_the_coordinator_out(desk):
+    app, http = desk
+    async with _from_address(app, "203.0.113.7") as guesser:
+        for n in range(5):
+            assert (await sign_in(guesser, password=f"guess {n} guess")).status_code == 401
+        assert (await sign_in(guesser)).status_code == 429
+    # The coordinator's own browser, at another address, still signs in.
+    assert (await sign_in(http)).status_code == 303
+
+
+async def test_guesses_spread_over_addresses_lock_only_unknown_browsers(desk):
+    """20 failures on one username from several addresses lock that username for browsers
+    it never signed in from; a browser it signed in from before still gets in."""
+    app, http = desk
+    assert (await sign_in(http)).status_code == 303  # trusted from now on
+    assert "triage_device" in http.cookies
+    for address in ("198.51.100.1", "198.51.100.2", "198.51.100.3", "198.51.100.4"):
+        async with _from_address(app, address) as guesser:
+            for n in range(5):
+                answer = await sign_in(guesser, password=f"guess {n} from {address}")
+                assert answer.status_code == 401
+    async with _from_address(app, "198.51.100.99") as stranger:
+        assert (await sign_in(stranger)).status_code == 429
+    http.cookies.delete("triage_coordinator")  # signed out; the device cookie stays
+    assert (await sign_in(http)).status_code == 303

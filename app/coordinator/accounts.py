@@ -13,11 +13,17 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from pwdlib import PasswordHash
-from sqlalchemy import delete, func, select
+from sqlalchemy import ColumnElement, delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.conversations.service import aware, hash_token, now_utc
-from app.store.models import ApiToken, Coordinator, CoordinatorSession, SignInFailure
+from app.store.models import (
+    ApiToken,
+    Coordinator,
+    CoordinatorSession,
+    SignInFailure,
+    TrustedDevice,
+)
 
 USERNAME = re.compile(r"^[a-z0-9][a-z0-9._-]{1,63}$")
 MIN_PASSWORD_LENGTH = 12
@@ -72,9 +78,12 @@ async def set_password(session: AsyncSession, username: str, password: str) -> N
     if coordinator is None:
         raise AccountError(f"no coordinator {username!r}")
     coordinator.password_hash = password_hash.hash(password)
-    # A new password signs every browser out.
+    # A new password signs every browser out, and no browser is trusted any more.
     await session.execute(
         delete(CoordinatorSession).where(CoordinatorSession.coordinator_id == coordinator.id)
+    )
+    await session.execute(
+        delete(TrustedDevice).where(TrustedDevice.coordinator_id == coordinator.id)
     )
 
 
@@ -97,38 +106,111 @@ async def verify_password(
 
 
 # ---------------------------------------------------------------------- throttling
+# Every attempt is written down, and committed, before its password is checked: attempts
+# made at the same moment then count each other, so no more than the limit are checked.
+# Failures count per username and source (the client's address, or the trusted browser
+# it signs in from), per address over all usernames, and per username from browsers that
+# never signed in as that user, so a guesser elsewhere cannot lock the coordinator out.
+
+CLIENT_FAILURE_FACTOR = 10  # a shared clinic address may serve several coordinators
+USERNAME_FAILURE_FACTOR = 4  # guesses spread over several addresses
+DEVICE_DAYS = 90
+DEVICE_SOURCE_PREFIX = "device:"
 
 
-async def recent_failures(
+@dataclass(frozen=True)
+class Throttle:
+    """How many attempts one key may fail within the window, and the rows it counts."""
+
+    limit: int
+    where: ColumnElement[bool]
+
+
+async def record_attempt(session: AsyncSession, username: str, source: str) -> int:
+    attempt = SignInFailure(username=username[:64], client=source[:64], at=now_utc())
+    session.add(attempt)
+    await session.flush()
+    return attempt.id
+
+
+async def throttled_until(
     session: AsyncSession,
-    window: timedelta,
     *,
-    username: str | None = None,
-    client: str | None = None,
-) -> tuple[int, datetime | None]:
-    """Failed sign-ins in the window for this username (or from this client), and the
-    oldest of them: the throttle lifts when that one leaves the window."""
-    who = (
-        SignInFailure.username == username
-        if username is not None
-        else SignInFailure.client == client
-    )
-    count, oldest = (
-        await session.execute(
-            select(func.count(), func.min(SignInFailure.at)).where(
-                SignInFailure.at > now_utc() - window, who
-            )
+    attempt: int,
+    username: str,
+    source: str,
+    client: str,
+    trusted: bool,
+    window: timedelta,
+    limit: int,
+) -> datetime | None:
+    """When this attempt may be made again, or None when it may be made now. The other
+    attempts in the window count: failures, and attempts being checked at this moment."""
+    throttles = [
+        Throttle(limit, (SignInFailure.username == username) & (SignInFailure.client == source)),
+        Throttle(limit * CLIENT_FAILURE_FACTOR, SignInFailure.client == client),
+    ]
+    if not trusted:
+        throttles.append(
+            Throttle(limit * USERNAME_FAILURE_FACTOR, SignInFailure.username == username)
         )
-    ).one()
-    return count, aware(oldest)
+    since = now_utc() - window
+    for throttle in throttles:
+        count, oldest = (
+            await session.execute(
+                select(func.count(), func.min(SignInFailure.at)).where(
+                    SignInFailure.at > since, SignInFailure.id != attempt, throttle.where
+                )
+            )
+        ).one()
+        if count >= throttle.limit:
+            return (aware(oldest) or now_utc()) + window
+    return None
 
 
-async def record_failure(session: AsyncSession, username: str, client: str) -> None:
-    session.add(SignInFailure(username=username[:64], client=client[:64], at=now_utc()))
+async def forget_attempt(session: AsyncSession, attempt: int) -> None:
+    """The attempt was refused unchecked, or its password was right: it is no failure."""
+    await session.execute(delete(SignInFailure).where(SignInFailure.id == attempt))
 
 
-async def clear_failures(session: AsyncSession, username: str) -> None:
-    await session.execute(delete(SignInFailure).where(SignInFailure.username == username))
+async def clear_failures(session: AsyncSession, username: str, source: str) -> None:
+    """After the right password: the failures from the same source are forgiven (a
+    guesser's failures from elsewhere still count)."""
+    await session.execute(
+        delete(SignInFailure).where(
+            SignInFailure.username == username, SignInFailure.client == source
+        )
+    )
+
+
+async def trust_device(session: AsyncSession, coordinator: Coordinator) -> str:
+    """A cookie value marking this browser as one the coordinator signed in from."""
+    token = secrets.token_urlsafe(32)
+    now = now_utc()
+    session.add(
+        TrustedDevice(
+            token_hash=hash_token(token),
+            coordinator_id=coordinator.id,
+            created_at=now,
+            expires_at=now + timedelta(days=DEVICE_DAYS),
+        )
+    )
+    return token
+
+
+async def device_trusted(session: AsyncSession, token: str, username: str) -> bool:
+    if not token:
+        return False
+    row = await session.get(TrustedDevice, hash_token(token))
+    return (
+        row is not None
+        and aware(row.expires_at) > now_utc()
+        and row.coordinator.username == username
+    )
+
+
+def device_source(token: str) -> str:
+    return DEVICE_SOURCE_PREFIX + hash_token(token)[:16]
 
 
 # ---------------------------------------------------------------------- sessions

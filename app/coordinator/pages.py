@@ -61,7 +61,8 @@ def waiting(created_at: str, now: datetime) -> str:
 
 
 templates.env.globals["waiting"] = waiting
-CLIENT_FAILURE_FACTOR = 10  # a shared clinic address may serve several coordinators
+# A browser the coordinator signed in from before (accounts.trust_device).
+DEVICE_COOKIE = "triage_device"
 
 
 def page(request: Request, name: str, user: Any = None, status_code: int = 200, **context):
@@ -151,36 +152,54 @@ async def sign_in(request: Request) -> Response:
             "Your sign-in form expired. Please try again.",
             status.HTTP_403_FORBIDDEN,
         )
+    # The connecting address (a proxy's X-Forwarded-For only when TRIAGE_TRUSTED_PROXIES
+    # names that proxy: uvicorn's forwarded_allow_ips).
     client = request.client.host if request.client else "unknown"
     window = timedelta(minutes=settings.sign_in_window_minutes)
-    async with sessions(request)() as session, session.begin():
-        by_user, oldest_user = await accounts.recent_failures(session, window, username=username)
-        by_client, oldest_client = await accounts.recent_failures(session, window, client=client)
-        limit = settings.sign_in_max_failures
-        if by_user >= limit or by_client >= limit * CLIENT_FAILURE_FACTOR:
-            oldest = oldest_user if by_user >= limit else oldest_client
-            wait = (oldest + window - now_utc()).total_seconds() if oldest else window.seconds
-            minutes = max(1, math.ceil(wait / 60))
+    device = request.cookies.get(DEVICE_COOKIE, "")
+    maker = sessions(request)
+    async with maker() as session, session.begin():
+        trusted = await accounts.device_trusted(session, device, username)
+        source = accounts.device_source(device) if trusted else client
+        attempt = await accounts.record_attempt(session, username, source)
+    async with maker() as session, session.begin():
+        until = await accounts.throttled_until(
+            session,
+            attempt=attempt,
+            username=username,
+            source=source,
+            client=client,
+            trusted=trusted,
+            window=window,
+            limit=settings.sign_in_max_failures,
+        )
+        if until is not None:
+            await accounts.forget_attempt(session, attempt)
             await casework.audit(session, username or "?", "sign_in_throttled", "dashboard")
-            return _sign_in_form(
-                request,
-                next_path,
-                f"Too many failed sign-ins. Try again in {minutes} minute"
-                f"{'s' if minutes != 1 else ''}.",
-                status.HTTP_429_TOO_MANY_REQUESTS,
-                {"Retry-After": str(max(1, int(wait)))},
-            )
+    if until is not None:
+        wait = max(1.0, (until - now_utc()).total_seconds())
+        minutes = max(1, math.ceil(wait / 60))
+        return _sign_in_form(
+            request,
+            next_path,
+            f"Too many failed sign-ins. Try again in {minutes} minute"
+            f"{'s' if minutes != 1 else ''}.",
+            status.HTTP_429_TOO_MANY_REQUESTS,
+            {"Retry-After": str(int(wait))},
+        )
+    new_device = None
+    async with maker() as session, session.begin():
         coordinator = await accounts.verify_password(session, username, password)
-        if coordinator is None:
-            await accounts.record_failure(session, username, client)
+        if coordinator is None:  # the attempt stays: it is a failure
             await casework.audit(session, username or "?", "sign_in_failed", "dashboard")
-            failed = True
         else:
-            await accounts.clear_failures(session, username)
+            await accounts.forget_attempt(session, attempt)
+            await accounts.clear_failures(session, username, source)
             key, _ = await accounts.open_session(session, coordinator, session_lifetime(request))
+            if not trusted:
+                new_device = await accounts.trust_device(session, coordinator)
             await casework.audit(session, coordinator.username, "sign_in", "dashboard")
-            failed = False
-    if failed:  # committed above, so the failure counts even though we answer 401
+    if coordinator is None:  # committed above, so the failure counts even though we answer 401
         return _sign_in_form(
             request, next_path, "Wrong username or password.", status.HTTP_401_UNAUTHORIZED
         )
@@ -195,6 +214,16 @@ async def sign_in(request: Request) -> Response:
         max_age=int(session_lifetime(request).total_seconds()),
     )
     response.delete_cookie(SIGN_IN_CSRF_COOKIE, path="/coordinator")
+    if new_device:
+        response.set_cookie(
+            DEVICE_COOKIE,
+            new_device,
+            httponly=True,
+            samesite="strict",
+            secure=settings.secure_cookies,
+            path="/coordinator/sign-in",
+            max_age=accounts.DEVICE_DAYS * 24 * 3600,
+        )
     return response
 
 

@@ -191,11 +191,30 @@ class ApiToken(Base):
     coordinator: Mapped[Coordinator] = relationship(lazy="joined")
 
 
+class TrustedDevice(Base):
+    """A browser a coordinator has signed in from: a guesser's failures on that username
+    from elsewhere do not lock it out. Only the cookie's hash is stored."""
+
+    __tablename__ = "trusted_devices"
+
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    coordinator_id: Mapped[int] = mapped_column(ForeignKey("coordinators.id", ondelete="CASCADE"))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+    coordinator: Mapped[Coordinator] = relationship(lazy="joined")
+
+
 class SignInFailure(Base):
-    """A failed sign-in, counted for throttling (kept in the database: several processes)."""
+    """A sign-in attempt, counted for throttling (kept in the database: several processes).
+    Written before the password is checked and removed when it was right, so what remains
+    are the failures (and attempts still being checked)."""
 
     __tablename__ = "sign_in_failures"
-    __table_args__ = (Index("ix_sign_in_failures_username", "username", "at"),)
+    __table_args__ = (
+        Index("ix_sign_in_failures_username", "username", "at"),
+        Index("ix_sign_in_failures_client", "client", "at"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     username: Mapped[str] = mapped_column(String(64))
