@@ -19,6 +19,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from app.alerts.outbox import AlertOutbox
 from app.api import triage
+from app.api.rate_limits import RateLimits, TooManyRequests
 from app.api.schemas import TooLongError
 from app.channels import action_server, rest, widget
 from app.conversations.service import ConversationService
@@ -162,6 +163,7 @@ def create_app(settings: Settings | None = None, triager: Triager | None = None)
     )
     app.state.triager = triager
     app.state.settings = settings
+    app.state.rate_limits = RateLimits(settings.rate_limit_storage, settings.rate_limits())
     app.add_middleware(WidgetCors, origins=settings.widget_origins)
     app.add_middleware(SecurityHeaders)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
@@ -181,6 +183,14 @@ def create_app(settings: Settings | None = None, triager: Triager | None = None)
             status_code=503,
             headers={"Retry-After": "5"},
         )  # fmt: skip
+
+    @app.exception_handler(TooManyRequests)
+    async def too_many(_: Request, error: TooManyRequests) -> JSONResponse:
+        return JSONResponse(
+            {"detail": str(error)},
+            status_code=429,
+            headers={"Retry-After": str(error.retry_after)},
+        )
 
     @app.exception_handler(TooLongError)
     async def too_long(_: Request, error: TooLongError) -> JSONResponse:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Literal
 
+from limits import parse_many
 from pydantic import AliasChoices, Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -45,6 +46,15 @@ class Settings(BaseSettings):
     # forwarded_allow_ips), e.g. ["10.0.0.2"]. Empty: the connecting address is the client,
     # so nobody can pick their own address for the sign-in throttle by sending the header.
     trusted_proxies: list[str] = []
+    # Per-address limits on the public patient endpoints ("N/second|minute|hour|day", several
+    # joined by ";"; empty turns one off): creating widget conversations, posting messages
+    # (also per conversation) and /api/triage + /model/parse. Counted in memory per process,
+    # or shared between processes through Redis: TRIAGE_RATE_LIMIT_STORAGE=redis://host:6379.
+    rate_limit_storage: str = "memory://"
+    rate_limit_conversations: str = "30/minute;500/day"
+    rate_limit_messages: str = "120/minute"
+    rate_limit_messages_per_conversation: str = "30/minute"
+    rate_limit_triage: str = "300/minute"
     # Mark cookies Secure (HTTPS only). Turn on in production behind TLS.
     secure_cookies: bool = False
     # Origins allowed to embed the widget (CORS for /api/conversations); "*" means any.
@@ -64,12 +74,27 @@ class Settings(BaseSettings):
     @model_validator(mode="after")
     def _check(self) -> Settings:
         self.clinic()  # a clear error at start-up, not at the first alert
+        for name, spec in self.rate_limits().items():
+            try:
+                parse_many(spec) if spec.strip() else None
+            except ValueError:
+                raise ValueError(
+                    f"TRIAGE_RATE_LIMIT_{name.upper()}: {spec!r} is not like '30/minute;500/day'"
+                ) from None
         if self.rest_channel == "token" and len(self.rest_token) < MIN_REST_TOKEN_CHARS:
             raise ValueError(
                 f"TRIAGE_REST_CHANNEL=token needs TRIAGE_REST_TOKEN of at least "
                 f"{MIN_REST_TOKEN_CHARS} characters"
             )
         return self
+
+    def rate_limits(self) -> dict[str, str]:
+        return {
+            "conversations": self.rate_limit_conversations,
+            "messages": self.rate_limit_messages,
+            "messages_per_conversation": self.rate_limit_messages_per_conversation,
+            "triage": self.rate_limit_triage,
+        }
 
     def clinic(self) -> ClinicHours:
         return ClinicHours.parse(self.clinic_hours, self.clinic_timezone, self.clinic_reply_minutes)

@@ -5,10 +5,11 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 
 from app.api.deps import TriagerDep
+from app.api.rate_limits import RATE_LIMITED, limited
 from app.api.schemas import TextRequest, refuse_too_long
 from app.nlu.pipeline import UnsupportedLanguageError
 from app.store.db import ping
@@ -56,7 +57,7 @@ async def livez() -> dict[str, str]:
     return {"status": "alive"}
 
 
-@router.post("/model/parse")
+@router.post("/model/parse", dependencies=[Depends(limited("triage"))], responses=RATE_LIMITED)
 async def model_parse(body: TextRequest, triager: TriagerDep) -> dict[str, Any]:
     """Rasa's NLU parse shape, with our context flags on each entity."""
     body = _checked(body)
@@ -66,7 +67,7 @@ async def model_parse(body: TextRequest, triager: TriagerDep) -> dict[str, Any]:
         return JSONResponse({"detail": str(error)}, status_code=422)  # type: ignore[return-value]
 
 
-@router.post("/api/triage")
+@router.post("/api/triage", dependencies=[Depends(limited("triage"))], responses=RATE_LIMITED)
 async def api_triage(body: TextRequest, triager: TriagerDep) -> dict[str, Any]:
     """Triage one message: level, categories, symptoms, guidance with sources, questions."""
     body = _checked(body)

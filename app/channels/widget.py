@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Header, HTTPException, Query, status
+from fastapi import APIRouter, Depends, Header, HTTPException, Query, status
 from pydantic import BaseModel, ConfigDict
 
 from app.api.deps import ConversationsDep, OutboxDep
+from app.api.rate_limits import RATE_LIMITED, limited
 from app.api.schemas import PatientText, refuse_too_long
 from app.conversations.service import ConversationNotFound
 
@@ -32,7 +33,12 @@ def _token(authorization: str | None) -> str:
     return authorization[7:].strip()
 
 
-@router.post("", status_code=status.HTTP_201_CREATED)
+@router.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    dependencies=[Depends(limited("conversations"))],
+    responses=RATE_LIMITED,
+)
 async def create_conversation(
     conversations: ConversationsDep, body: NewConversation | None = None
 ) -> dict[str, Any]:
@@ -42,7 +48,11 @@ async def create_conversation(
     return {"id": conversation_id, "token": token, "messages": opening}
 
 
-@router.post("/{conversation_id}/messages")
+@router.post(
+    "/{conversation_id}/messages",
+    dependencies=[Depends(limited("messages"))],
+    responses=RATE_LIMITED,
+)
 async def post_message(
     conversation_id: str,
     body: PatientMessage,
