@@ -48,6 +48,7 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.triage_core
 	$(BIN)/python -m bench.rest_channel
 	$(BIN)/python -m bench.dashboard
+	$(BIN)/python -m bench.alert_delivery
 
 evaluate: $(STAMP)
 	@for f in labelled/*/*.jsonl tests/data/*/*.jsonl ../shared/dev-set/messages-en.jsonl; do \

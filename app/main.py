@@ -141,6 +141,7 @@ def create_app(settings: Settings | None = None, triager: Triager | None = None)
             max_seconds=settings.alert_retry_max_seconds,
             poll_seconds=settings.alert_poll_seconds,
             timeout_seconds=settings.alert_timeout_seconds,
+            concurrency=settings.alert_concurrency,
         )
         if not settings.alert_webhook_url:
             log.warning("ALERT_WEBHOOK_URL is not set: alerts are kept for the dashboard only")

@@ -34,6 +34,8 @@ class Settings(BaseSettings):
     alert_retry_max_seconds: float = 300.0
     alert_poll_seconds: float = 2.0
     alert_timeout_seconds: float = 5.0
+    # Alerts POSTed at the same time (most severe first).
+    alert_concurrency: int = Field(default=16, ge=1, le=64)
     # Largest request body accepted; bigger ones get 413 before any parsing.
     max_body_bytes: int = 64 * 1024
     log_level: str = "INFO"

@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from sqlalchemy import select
 
-from app.alerts.outbox import backoff_seconds
+from app.alerts.outbox import CLAIM_MARGIN_SECONDS, backoff_seconds, idempotency_key
 from app.store.models import Alert, AlertDelivery
 from tests.conftest import eventually, free_port, running_app
 
@@ -132,3 +133,115 @@ async def _has_failed_attempt(app) -> bool:
 
 def test_backoff_grows_and_is_capped():
     assert [backoff_seconds(n, 1.0, 10.0) for n in range(1, 7)] == [1, 2, 4, 8, 10, 10]
+
+
+class SlowReceiver(Receiver):
+    """A receiver that takes `delay` seconds per alert and notes headers and concurrency."""
+
+    def __init__(self, delay: float) -> None:
+        super().__init__()
+        self.delay = delay
+        self.headers: list[dict[str, str]] = []
+        self.in_flight = 0
+        self.peak = 0
+
+    def start(self) -> None:
+        outer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:  # noqa: N802 - http.server's naming
+                with LOCK:
+                    outer.in_flight += 1
+                    outer.peak = max(outer.peak, outer.in_flight)
+                time.sleep(outer.delay)
+                length = int(self.headers.get("content-length", 0))
+                body = json.loads(self.rfile.read(length))
+                with LOCK:
+                    outer.in_flight -= 1
+                    outer.received.append(body)
+                    outer.headers.append(dict(self.headers))
+                self.send_response(204)
+                self.end_headers()
+
+            def log_message(self, *args) -> None:
+                pass
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
+        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+
+
+LOCK = threading.Lock()
+
+
+async def test_critical_alerts_go_first_one_at_a_time(triager, database_url):
+    """With the receiver down, a normal, a high and a critical alert wait; when it comes
+    back, one delivery at a time, the critical one is sent first."""
+    receiver = SlowReceiver(delay=0.05)
+    try:
+        async with running_app(
+            triager, database_url, alert_webhook_url=receiver.url, alert_concurrency=1
+        ) as (app, http):
+            await report(http, "p1", "can I speak to a person please")
+            await report(http, "p2", "my eyes look kind of yellow")
+            await report(http, "p3", "I'm at my infusion and I'm covered in itchy bumps")
+            await eventually(lambda: _has_failed_attempt(app))
+            receiver.start()
+            await eventually(lambda: _delivered(app, 3))
+        assert [b["severity"] for b in receiver.received] == ["critical", "high", "normal"]
+    finally:
+        receiver.stop()
+
+
+async def test_alerts_are_sent_several_at_a_time_with_an_idempotency_key(triager, database_url):
+    receiver = SlowReceiver(delay=0.5)
+    receiver.start()
+    try:
+        async with running_app(triager, database_url, alert_webhook_url=receiver.url) as (
+            app,
+            http,
+        ):
+            for n in range(6):
+                await report(http, f"p{n}", "my nose won't stop bleeding")
+            await eventually(lambda: _delivered(app, 6))
+            rows = await alerts(app)
+        assert receiver.peak >= 2  # not one after another
+        keys = {h["Idempotency-Key"].rsplit("-", 1)[0] for h in receiver.headers}
+        assert keys == {f"triagebot-alert-{a.id}" for a in rows}
+        assert len({h["Idempotency-Key"] for h in receiver.headers}) == 6
+
+    finally:
+        receiver.stop()
+
+
+async def test_an_attempt_is_recorded_before_it_is_made(triager, database_url):
+    """While the receiver is still answering, the attempt is already in the database (a
+    crash now leaves a record of it), and the claim lasts no longer than the receiver's
+    timeout and a margin (a crashed process holds the alert no longer)."""
+    receiver = SlowReceiver(delay=1.5)
+    receiver.start()
+    try:
+        async with running_app(
+            triager, database_url, alert_webhook_url=receiver.url, alert_timeout_seconds=3.0
+        ) as (app, http):
+            await report(http, "p1", "my nose won't stop bleeding")
+
+            async def sending():
+                return [d for d in await deliveries(app) if d.error == "sending"]
+
+            [attempt] = await eventually(sending)
+            assert receiver.received == []  # not answered yet
+            [alert] = await alerts(app)
+            held = (alert.next_attempt_at - attempt.attempted_at).total_seconds()
+            assert held <= 3.0 + CLAIM_MARGIN_SECONDS
+            await eventually(lambda: _delivered(app, 1))
+            [done] = await deliveries(app)
+            assert done.id == attempt.id and done.succeeded and done.error is None
+    finally:
+        receiver.stop()
+
+
+def test_the_idempotency_key_changes_with_the_alert_s_state():
+    body = {"alert_id": 7, "severity": "high", "level": "urgent", "categories": ["liver"]}
+    same = idempotency_key(dict(body))
+    assert same == idempotency_key(body) and same.startswith("triagebot-alert-7-")
+    assert idempotency_key(body | {"severity": "critical", "level": "emergency"}) != same

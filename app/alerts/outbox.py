@@ -1,26 +1,33 @@
 """Delivery of alerts to ALERT_WEBHOOK_URL: an outbox in the database, retried with backoff.
 
 An alert row is written in the same transaction as the turn that raised it, so it is never
-lost; this worker claims due alerts, POSTs them, and records every attempt. A receiver that
-is down only delays delivery, also across restarts.
+lost; this worker claims due alerts (critical first), POSTs a few at a time, and records
+every attempt before it is made. A receiver that is down only delays delivery, also across
+restarts; one that sees an alert twice in the same state (after a crash mid-send) can
+drop the repeat by its `Idempotency-Key` header.
 """
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import json
 import logging
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
-from sqlalchemy import or_, select
-from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlalchemy import case, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.store.models import Alert, AlertDelivery
 
 log = logging.getLogger("triagebot.alerts")
-CLAIM_SECONDS = 60  # an alert being sent is not picked again for this long
-BATCH = 20
+# A claimed alert is not picked again until its POST has had time to finish: the
+# receiver's timeout and this margin. A process killed mid-send delays it no longer.
+CLAIM_MARGIN_SECONDS = 5.0
+SENDING = "sending"  # the error of an attempt still under way (or cut short by a crash)
+SEVERITY_FIRST = case({"critical": 0, "high": 1}, value=Alert.severity, else_=2)
 
 
 def now_utc() -> datetime:
@@ -45,6 +52,13 @@ def payload(alert: Alert) -> dict[str, Any]:
     }
 
 
+def idempotency_key(body: dict[str, Any]) -> str:
+    """The same for every delivery of the same alert in the same state (a repeat after a
+    crash mid-send); an escalated or updated alert is news, with a new key."""
+    state = hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()[:16]
+    return f"triagebot-alert-{body['alert_id']}-{state}"
+
+
 class AlertOutbox:
     def __init__(
         self,
@@ -55,6 +69,7 @@ class AlertOutbox:
         max_seconds: float = 300.0,
         poll_seconds: float = 2.0,
         timeout_seconds: float = 5.0,
+        concurrency: int = 16,
     ) -> None:
         self.sessionmaker = sessionmaker
         self.url = url
@@ -62,6 +77,7 @@ class AlertOutbox:
         self.max_seconds = max_seconds
         self.poll_seconds = poll_seconds
         self.timeout_seconds = timeout_seconds
+        self.concurrency = max(1, concurrency)
         self._wake = asyncio.Event()
         self._stopping = False
 
@@ -69,43 +85,53 @@ class AlertOutbox:
         """A new alert was committed: deliver now rather than at the next poll."""
         self._wake.set()
 
-    async def _claim(self) -> list[dict[str, Any]]:
+    async def _claim(self, session: AsyncSession) -> list[tuple[dict[str, Any], int]]:
+        """Up to `concurrency` due alerts, most severe first, each with the id of its
+        attempt, written (and, with the caller's transaction, committed) before anything
+        is sent."""
         now = now_utc()
-        async with self.sessionmaker() as session, session.begin():
-            query = (
-                select(Alert)
-                .where(Alert.delivery_status == "pending")
-                .where(or_(Alert.next_attempt_at.is_(None), Alert.next_attempt_at <= now))
-                .order_by(Alert.id)
-                .limit(BATCH)
-            )
-            if session.bind.dialect.name == "postgresql":
-                query = query.with_for_update(skip_locked=True)
-            alerts = (await session.scalars(query)).all()
-            claimed = []
-            for alert in alerts:
-                alert.next_attempt_at = now + timedelta(seconds=CLAIM_SECONDS)
-                claimed.append(payload(alert))
-        return claimed
-
-    async def _record(self, alert_id: int, status: int | None, error: str | None) -> None:
-        now = now_utc()
-        async with self.sessionmaker() as session, session.begin():
-            alert = await session.get(Alert, alert_id)
-            if alert is None:
-                return
+        claim = timedelta(seconds=self.timeout_seconds + CLAIM_MARGIN_SECONDS)
+        query = (
+            select(Alert)
+            .where(Alert.delivery_status == "pending")
+            .where(or_(Alert.next_attempt_at.is_(None), Alert.next_attempt_at <= now))
+            .order_by(SEVERITY_FIRST, Alert.id)
+            .limit(self.concurrency)
+        )
+        if session.bind.dialect.name == "postgresql":
+            query = query.with_for_update(skip_locked=True)
+        alerts = (await session.scalars(query)).all()
+        attempts = []
+        for alert in alerts:
+            alert.next_attempt_at = now + claim
             alert.delivery_attempts += 1
-            ok = status is not None and 200 <= status < 300
-            session.add(
-                AlertDelivery(
-                    alert_id=alert_id,
-                    attempt=alert.delivery_attempts,
-                    attempted_at=now,
-                    status_code=status,
-                    error=error,
-                    succeeded=ok,
-                )
+            attempt = AlertDelivery(
+                alert_id=alert.id,
+                attempt=alert.delivery_attempts,
+                attempted_at=now,
+                status_code=None,
+                error=SENDING,
+                succeeded=False,
             )
+            session.add(attempt)
+            attempts.append((alert, attempt))
+        await session.flush()
+        return [(payload(alert), attempt.id) for alert, attempt in attempts]
+
+    async def _record(
+        self, session: AsyncSession, results: list[tuple[int, int | None, str | None]]
+    ) -> None:
+        """The outcome of each attempt (attempt id, HTTP status, error)."""
+        now = now_utc()
+        for attempt_id, status, error in results:
+            attempt = await session.get(AlertDelivery, attempt_id)
+            alert = await session.get(Alert, attempt.alert_id) if attempt else None
+            if attempt is None or alert is None:
+                continue
+            ok = status is not None and 200 <= status < 300
+            attempt.status_code = status
+            attempt.error = error
+            attempt.succeeded = ok
             if ok:
                 alert.delivery_status = "delivered"
                 alert.delivered_at = now
@@ -114,29 +140,44 @@ class AlertOutbox:
                 wait = backoff_seconds(alert.delivery_attempts, self.base_seconds, self.max_seconds)
                 alert.next_attempt_at = now + timedelta(seconds=wait)
 
+    async def _send(
+        self, client: httpx.AsyncClient, body: dict[str, Any], attempt: int
+    ) -> tuple[int, int | None, str | None]:
+        status, error = None, None
+        try:
+            response = await client.post(
+                self.url, json=body, headers={"Idempotency-Key": idempotency_key(body)}
+            )
+            status = response.status_code
+            if not response.is_success:
+                error = f"HTTP {status}"
+        except httpx.HTTPError as exc:
+            error = f"{type(exc).__name__}: {exc}"
+        if error is not None:
+            log.warning("alert %s not delivered: %s", body["alert_id"], error)
+        return attempt, status, error
+
     async def deliver_due(self) -> int:
-        """Try every due alert once; returns how many were delivered."""
+        """Send every due alert once, `concurrency` at a time, most severe first; returns
+        how many were delivered. One transaction records a round's outcomes and claims the
+        next round (the database's writers are busy with patients' turns)."""
         if not self.url:
             return 0
         delivered = 0
-        claimed = await self._claim()
-        if not claimed:
-            return 0
         async with httpx.AsyncClient(timeout=self.timeout_seconds) as client:
-            for body in claimed:
-                status, error = None, None
-                try:
-                    response = await client.post(self.url, json=body)
-                    status = response.status_code
-                    if not response.is_success:
-                        error = f"HTTP {status}"
-                except httpx.HTTPError as exc:
-                    error = f"{type(exc).__name__}: {exc}"
-                await self._record(body["alert_id"], status, error)
-                if error is None:
-                    delivered += 1
-                else:
-                    log.warning("alert %s not delivered: %s", body["alert_id"], error)
+            async with self.sessionmaker() as session, session.begin():
+                claimed = await self._claim(session)
+            while claimed:
+                results = await asyncio.gather(
+                    *(self._send(client, body, attempt) for body, attempt in claimed)
+                )
+                sent = [error is None for _, _, error in results]
+                delivered += sum(sent)
+                # All due ones sent, or the receiver is failing: the next round waits.
+                more = len(claimed) == self.concurrency and all(sent) and not self._stopping
+                async with self.sessionmaker() as session, session.begin():
+                    await self._record(session, results)
+                    claimed = await self._claim(session) if more else []
         return delivered
 
     def stop(self) -> None:
