@@ -125,6 +125,80 @@ def coordinator_token(
     typer.echo(token)
 
 
+def _cli_actor() -> str:
+    import getpass
+
+    try:
+        return f"cli:{getpass.getuser()}"[:64]
+    except (KeyError, OSError):  # no user name in a bare container
+        return "cli"
+
+
+@cli.command()
+def purge(
+    older_than: Annotated[
+        float,
+        typer.Option(
+            "--older-than",
+            min=1,
+            help="Days without activity after which to purge.",
+            show_default=False,
+        ),
+    ],
+    yes: Annotated[bool, typer.Option("--yes", help="Do not ask for confirmation.")] = False,
+) -> None:
+    """Delete what patients wrote in conversations idle for DAYS days: messages, notes,
+    alert notes. Conversations keep their level and dates, alerts their severity and who
+    acted when; each purge is in the audit log."""
+    from app.conversations.retention import purge_older_than
+
+    if not yes:
+        typer.confirm(
+            f"Delete the messages and notes of every conversation idle for {older_than:g} days?",
+            abort=True,
+        )
+    _migrated()
+
+    async def work(session):
+        async with session.begin():
+            return await purge_older_than(session, older_than, actor=_cli_actor())
+
+    count = _with_session(work)
+    typer.echo(f"purged {count} conversation{'s' if count != 1 else ''}")
+
+
+@cli.command("delete-conversation")
+def delete_conversation(
+    conversation_id: Annotated[str, typer.Argument(help="The conversation's id.")],
+    reason: Annotated[
+        str, typer.Option(help="Why, for the audit log (e.g. 'patient's request, ticket 42').")
+    ],
+) -> None:
+    """Delete one conversation's messages and notes on request (GDPR-style); its alerts
+    and the audit log keep the record, without text."""
+    from app.conversations.retention import purge_conversation
+
+    _migrated()
+
+    async def work(session):
+        async with session.begin():
+            return await purge_conversation(
+                session, conversation_id, actor=_cli_actor(), via="cli", reason=reason
+            )
+
+    if not _with_session(work):
+        err.print(f"[red]error:[/red] no conversation {conversation_id!r}")
+        raise typer.Exit(2)
+    typer.echo(f"conversation {conversation_id}: messages and notes deleted")
+
+
+def _migrated() -> None:
+    from app.settings import get_settings
+    from app.store.db import upgrade
+
+    upgrade(get_settings().database_url)
+
+
 def _triager():
     """Load the triage model; a broken data file is reported plainly (exit 2)."""
     from app.triager import Triager  # imported late: loading the model takes ~1 s
