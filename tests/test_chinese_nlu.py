@@ -87,6 +87,8 @@ def test_temperatures_in_words_and_digits(triager, text, fever):
         ("刚做完有氧 身上有点痒", "unknown"),  # something else was just done
         ("输液输了 15分钟 开始痒", "during"),  # a space before the amount
         ("输液第25分钟 开始发冷", "during"),
+        ("刚刚吊完针 身上起红疹", "within_2h"),
+        ("打完针刚走到停车场 浑身发冷", "within_2h"),
         ("上午9:30输完的,10:40开始打寒战", "within_2h"),  # 打寒战 is no 开始打 (the drip)
         ("九点开始打 十点十分结束 十一点五十觉得头晕", "within_2h"),  # when it began
     ],
@@ -157,6 +159,8 @@ def test_a_relative_who_is_not_on_the_drug_does_not_count(triager):
     assert level(triager, "我爸最近特别累 眼睛也黄黄的") == "urgent"  # a carer writing
     assert level(triager, "我舍友咳嗽发烧 她不打这个针 我挺好的") == "none"
     assert level(triager, "我同事胃疼拉肚子 有啥办法") == "none"  # nobody's patient
+    assert level(triager, "我病友打的是别的药 最近老头疼") == "none"
+    assert level(triager, "早上好 今天天气几好") == "none"  # 几 is no slip for 急 (气急)
     assert level(triager, "我同事也在用这个药 她现在脸肿了喘不上气") == "emergency"
     # the writer speaks of themselves only to say they are well
     assert level(triager, "我老公没打这个针，他发高烧，咳得很厉害。我自己一切正常") == "none"

@@ -250,6 +250,8 @@ def test_ordinary_words_are_not_red_flags(triager, text):
         ("my colleague has a stinking cold and a rash", "none"),
         ("my neighbour on tysabri is confused and feverish, I'm with her", "emergency"),
         ("my wife collapsed and my neighbour rang 999", "emergency"),
+        ("hanging out the washing, all fine", "none"),  # no "washed out" read backwards
+        ("my fingers will not cooperate with the buttons anymore", "urgent"),
         ("sudden horrific headache out of nowhere, never had anything like it", "emergency"),
         ("my son is on tysabri and he had a seizure an hour ago", "emergency"),
         # questions answered no, in the next sentence
