@@ -26,9 +26,10 @@ RUN pip install -e . && mkdir -p /srv/data && chown triage /srv/data
 ENV TRIAGE_MODEL_CACHE=/srv/triagebot/model-cache
 RUN python -c "from app.triager import Triager; Triager()" && test -n "$(ls -A "$TRIAGE_MODEL_CACHE")"
 
-USER triage
+# by number: a host without this user name still knows whom the files belong to
+USER 10001
 VOLUME ["/srv/data"]
 EXPOSE 8000
 HEALTHCHECK --interval=30s --timeout=3s --start-period=20s \
-  CMD python -c "import urllib.request,sys; sys.exit(urllib.request.urlopen('http://127.0.0.1:8000/healthz').status != 200)"
+  CMD ["python", "-c", "import urllib.request,sys; sys.exit(urllib.request.urlopen('http://127.0.0.1:8000/healthz').status != 200)"]
 CMD ["triagebot", "serve", "--host", "0.0.0.0", "--port", "8000"]

@@ -27,6 +27,7 @@ from app.coordinator import api as coordinator_api
 from app.coordinator import pages as coordinator_pages
 from app.coordinator.auth import SignInRequired
 from app.dialogue.runner import DialogueEngine
+from app.observability.metrics import Metrics, RequestTimer
 from app.settings import Settings, get_settings
 from app.store.db import Transactions, make_engine, make_sessionmaker, upgrade_async
 from app.triager import Triager
@@ -132,7 +133,7 @@ def create_app(settings: Settings | None = None, triager: Triager | None = None)
         app.state.dialogue = DialogueEngine(app.state.triager, settings.clinic())
         transactions = Transactions(settings.database_url, engine)
         app.state.conversations = ConversationService(
-            sessionmaker, app.state.dialogue, transactions
+            sessionmaker, app.state.dialogue, transactions, app.state.metrics
         )
         app.state.outbox = AlertOutbox(
             sessionmaker,
@@ -142,6 +143,7 @@ def create_app(settings: Settings | None = None, triager: Triager | None = None)
             poll_seconds=settings.alert_poll_seconds,
             timeout_seconds=settings.alert_timeout_seconds,
             concurrency=settings.alert_concurrency,
+            metrics=app.state.metrics,
         )
         if not settings.alert_webhook_url:
             log.warning("ALERT_WEBHOOK_URL is not set: alerts are kept for the dashboard only")
@@ -165,9 +167,11 @@ def create_app(settings: Settings | None = None, triager: Triager | None = None)
     app.state.triager = triager
     app.state.settings = settings
     app.state.rate_limits = RateLimits(settings.rate_limit_storage, settings.rate_limits())
+    app.state.metrics = Metrics()
     app.add_middleware(WidgetCors, origins=settings.widget_origins)
     app.add_middleware(SecurityHeaders)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(RequestTimer, metrics=app.state.metrics)
 
     @app.exception_handler(DBAPIError)
     @app.exception_handler(PoolTimeout)

@@ -20,6 +20,7 @@ import httpx
 from sqlalchemy import case, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from app.observability.metrics import Metrics
 from app.store.models import Alert, AlertDelivery
 
 log = logging.getLogger("triagebot.alerts")
@@ -70,7 +71,9 @@ class AlertOutbox:
         poll_seconds: float = 2.0,
         timeout_seconds: float = 5.0,
         concurrency: int = 16,
+        metrics: Metrics | None = None,
     ) -> None:
+        self.metrics = metrics
         self.sessionmaker = sessionmaker
         self.url = url
         self.base_seconds = base_seconds
@@ -132,6 +135,12 @@ class AlertOutbox:
             attempt.status_code = status
             attempt.error = error
             attempt.succeeded = ok
+            if self.metrics is not None:
+                self.metrics.deliveries.labels("delivered" if ok else "failed").inc()
+                if ok and alert.created_at is not None:
+                    raised = alert.created_at
+                    raised = raised if raised.tzinfo else raised.replace(tzinfo=UTC)
+                    self.metrics.delivery_delay.observe((now - raised).total_seconds())
             if ok:
                 alert.delivery_status = "delivered"
                 alert.delivered_at = now

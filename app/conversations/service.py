@@ -32,6 +32,7 @@ from app.conversations.turn_store import (
     token_matches,
 )
 from app.dialogue.runner import ConversationState, DialogueEngine, TurnOutcome
+from app.observability.metrics import Metrics
 from app.store.db import Transactions
 from app.store.models import Conversation, Message
 from app.triage.reply import response_line
@@ -78,8 +79,10 @@ class ConversationService:
         sessionmaker: async_sessionmaker,
         dialogue: DialogueEngine,
         transactions: Transactions,
+        metrics: Metrics | None = None,
     ) -> None:
         self.sessionmaker = sessionmaker
+        self.metrics = metrics
         self.dialogue = dialogue
         self.transactions = transactions  # a patient turn's reads and writes
         self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
@@ -180,10 +183,18 @@ class ConversationService:
     async def rest_turn(self, sender: str, text: str) -> TurnReply:
         """A REST channel turn; its senders have their own namespace (never a widget's)."""
         conversation_id = await self._rest_conversation_id(REST_PREFIX + sender)
-        return await self.turn(conversation_id, text)
+        return self._counted("rest", await self.turn(conversation_id, text))
 
     async def widget_turn(self, conversation_id: str, token: str, text: str) -> TurnReply:
-        return await self.turn(conversation_id, text, token)
+        return self._counted("widget", await self.turn(conversation_id, text, token))
+
+    def _counted(self, channel: str, reply: TurnReply) -> TurnReply:
+        if self.metrics is not None:
+            level = reply.outcome.level
+            self.metrics.turns.labels(channel, level).inc()
+            if reply.alert_ids:
+                self.metrics.alerts.labels(level).inc(len(reply.alert_ids))
+        return reply
 
     async def turn(self, conversation_id: str, text: str, token: str | None = None) -> TurnReply:
         """Run one patient turn and commit it (with `token`, only if it is the

@@ -176,6 +176,7 @@ async def sign_in(request: Request) -> Response:
         if until is not None:
             await accounts.forget_attempt(session, attempt)
             await casework.audit(session, username or "?", "sign_in_throttled", "dashboard")
+            request.app.state.metrics.sign_ins.labels("throttled").inc()
     if until is not None:
         wait = max(1.0, (until - now_utc()).total_seconds())
         minutes = max(1, math.ceil(wait / 60))
@@ -192,6 +193,7 @@ async def sign_in(request: Request) -> Response:
         coordinator = await accounts.verify_password(session, username, password)
         if coordinator is None:  # the attempt stays: it is a failure
             await casework.audit(session, username or "?", "sign_in_failed", "dashboard")
+            request.app.state.metrics.sign_ins.labels("wrong_password").inc()
         else:
             await accounts.forget_attempt(session, attempt)
             await accounts.clear_failures(session, username, source)

@@ -1,0 +1,87 @@
+"""Prometheus metrics (prometheus-client) at /metrics: what an operator watches — turns,
+alerts, their delivery, request times, sign-in failures. Labels are levels, channels and
+route templates: never patient text, ids or addresses.
+
+Each app has its own registry; with several processes, each is scraped on its own.
+"""
+
+from __future__ import annotations
+
+import time
+
+from prometheus_client import CollectorRegistry, Counter, Histogram
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+# Seconds: an alert should reach the receiver within a couple of seconds.
+DELIVERY_BUCKETS = (0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 300)
+
+
+class Metrics:
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        self.turns = Counter(
+            "triagebot_turns",
+            "Patient turns answered, by channel and the turn's triage level.",
+            ["channel", "level"],
+            registry=self.registry,
+        )
+        self.alerts = Counter(
+            "triagebot_alerts_raised",
+            "Alerts raised or changed by a turn, by the turn's triage level.",
+            ["level"],
+            registry=self.registry,
+        )
+        self.deliveries = Counter(
+            "triagebot_alert_deliveries",
+            "Alert delivery attempts, by outcome (delivered, failed).",
+            ["outcome"],
+            registry=self.registry,
+        )
+        self.delivery_delay = Histogram(
+            "triagebot_alert_delivery_delay_seconds",
+            "From an alert being raised to its delivery.",
+            buckets=DELIVERY_BUCKETS,
+            registry=self.registry,
+        )
+        self.requests = Histogram(
+            "triagebot_request_duration_seconds",
+            "HTTP request time, by method, route template and status.",
+            ["method", "route", "status"],
+            registry=self.registry,
+        )
+        self.sign_ins = Counter(
+            "triagebot_sign_in_failures",
+            "Coordinator sign-ins refused, by outcome (wrong password, throttled).",
+            ["outcome"],
+            registry=self.registry,
+        )
+
+
+class RequestTimer:
+    """ASGI middleware timing each HTTP request under its route template ("/api/
+    conversations/{conversation_id}/messages"), so ids never become label values."""
+
+    def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
+        self.app = app
+        self.metrics = metrics
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = 500  # unless the app answers
+
+        async def sending(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, sending)
+        finally:
+            route = getattr(scope.get("route"), "path", None) or "unmatched"
+            self.metrics.requests.labels(scope["method"], route, str(status)).observe(
+                time.perf_counter() - started
+            )
