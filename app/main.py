@@ -15,6 +15,7 @@ from fastapi.staticfiles import StaticFiles
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match, Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from app.alerts.outbox import AlertOutbox
@@ -208,6 +209,22 @@ def create_app(settings: Settings | None = None, triager: Triager | None = None)
     @app.exception_handler(StarletteHTTPException)
     async def dashboard_errors(request: Request, error: StarletteHTTPException) -> Response:
         """Dashboard pages answer errors with a page; everything else with JSON."""
+        if error.status_code == 405:
+            # Starlette names only the first route of the path; a path served by several
+            # (GET and POST of a conversation's messages) allows all their methods.
+            routes = [
+                inner
+                for route in app.routes
+                # (FastAPI keeps an included router whole)
+                for inner in getattr(getattr(route, "original_router", None), "routes", [route])
+            ]
+            allowed = {
+                method
+                for route in routes
+                if isinstance(route, Route) and route.matches(request.scope)[0] != Match.NONE
+                for method in route.methods or ()
+            }
+            error.headers = {**(error.headers or {}), "Allow": ", ".join(sorted(allowed))}
         if request.url.path.startswith("/coordinator"):
             return coordinator_pages.error_page(request, error)
         return await http_exception_handler(request, error)

@@ -19,7 +19,28 @@ def _content(value: str) -> str:
 
 # A patient's message: a non-blank string without NUL characters. Its length is checked by
 # `refuse_too_long`, since an over-long message is 413, not 422.
-PatientText = Annotated[StrictStr, Field(min_length=1), AfterValidator(_content)]
+PatientText = Annotated[
+    StrictStr,
+    # (the pattern tells the schema's readers what _content checks)
+    Field(min_length=1, json_schema_extra={"pattern": "^[^\\u0000]*\\S[^\\u0000]*$"}),
+    AfterValidator(_content),
+]
+
+
+def errors(*codes: int) -> dict[int | str, dict[str, object]]:
+    """OpenAPI entries for the error answers a route really gives: each a JSON `detail`
+    saying why (422: a list of problems)."""
+    return {code: {"description": ERROR_DESCRIPTIONS[code]} for code in codes}
+
+
+ERROR_DESCRIPTIONS = {
+    400: "The body is not JSON (or not UTF-8).",
+    401: "Missing, wrong or expired credentials.",
+    403: "Signed in, but this action needs a valid CSRF token.",
+    404: "Unknown id (or a token that is not this conversation's: answered alike).",
+    409: "The action conflicts with the alert's state (e.g. already resolved).",
+    413: "The body or the text is too long.",
+}
 
 
 class TooLongError(Exception):

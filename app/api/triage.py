@@ -11,11 +11,11 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from app.api.deps import TriagerDep
 from app.api.rate_limits import RATE_LIMITED, limited
-from app.api.schemas import TextRequest, refuse_too_long
+from app.api.schemas import TextRequest, errors, refuse_too_long
 from app.nlu.pipeline import UnsupportedLanguageError
 from app.store.db import ping
 
-router = APIRouter()
+router = APIRouter(responses=errors(400, 413))
 RETRY = {"Retry-After": "5"}
 
 
@@ -66,6 +66,12 @@ async def livez() -> dict[str, str]:
     return {"status": "alive"}
 
 
+def unsupported(error: UnsupportedLanguageError) -> JSONResponse:
+    """422 in the shape of every other 422: a list of problems with where and why."""
+    problem = {"loc": ["body", "text"], "msg": str(error), "type": "unsupported_language"}
+    return JSONResponse({"detail": [problem]}, status_code=422)
+
+
 @router.post("/model/parse", dependencies=[Depends(limited("triage"))], responses=RATE_LIMITED)
 async def model_parse(body: TextRequest, triager: TriagerDep) -> dict[str, Any]:
     """Rasa's NLU parse shape, with our context flags on each entity."""
@@ -73,7 +79,7 @@ async def model_parse(body: TextRequest, triager: TriagerDep) -> dict[str, Any]:
     try:
         return triager.parse(body.text, body.lang).to_rasa()
     except UnsupportedLanguageError as error:
-        return JSONResponse({"detail": str(error)}, status_code=422)  # type: ignore[return-value]
+        return unsupported(error)  # type: ignore[return-value]
 
 
 @router.post("/api/triage", dependencies=[Depends(limited("triage"))], responses=RATE_LIMITED)
@@ -83,4 +89,4 @@ async def api_triage(body: TextRequest, triager: TriagerDep) -> dict[str, Any]:
     try:
         return triager.triage_json(body.text, body.lang)
     except UnsupportedLanguageError as error:
-        return JSONResponse({"detail": str(error)}, status_code=422)  # type: ignore[return-value]
+        return unsupported(error)  # type: ignore[return-value]

@@ -14,7 +14,10 @@ from rasa_sdk.interfaces import (
     ActionNotFoundException,
 )
 
-router = APIRouter(tags=["action server"])
+from app.api.schemas import errors
+
+# 400: a body rasa-sdk could not read either (not JSON, no tracker)
+router = APIRouter(tags=["action server"], responses=errors(400, 413))
 MAX_INFLATED_BYTES = 16 * 1024 * 1024  # a long tracker with its domain fits easily
 
 

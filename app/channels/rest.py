@@ -17,9 +17,9 @@ from fastapi import APIRouter, Depends, Header, HTTPException, Request, status
 from pydantic import BaseModel, ConfigDict, Field, StrictStr
 
 from app.api.deps import ConversationsDep, OutboxDep
-from app.api.schemas import PatientText, refuse_too_long
+from app.api.schemas import PatientText, errors, refuse_too_long
 
-router = APIRouter()
+router = APIRouter(responses=errors(400, 401, 404, 413))
 MAX_SENDER_CHARS = 120  # stored as "rest:<sender>" in a 128-character column
 
 

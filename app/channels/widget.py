@@ -9,10 +9,10 @@ from pydantic import BaseModel, ConfigDict
 
 from app.api.deps import ConversationsDep, OutboxDep
 from app.api.rate_limits import RATE_LIMITED, limited
-from app.api.schemas import PatientText, refuse_too_long
+from app.api.schemas import PatientText, errors, refuse_too_long
 from app.conversations.service import ConversationNotFound
 
-router = APIRouter(prefix="/api/conversations", tags=["widget"])
+router = APIRouter(prefix="/api/conversations", tags=["widget"], responses=errors(400, 404, 413))
 NOT_FOUND = "conversation not found"
 
 

@@ -8,6 +8,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Query, Request, status
 from fastapi.responses import Response
 
+from app.api.schemas import errors
 from app.coordinator import casework
 from app.coordinator.auth import ApiUser, sessions
 from app.coordinator.operations import (
@@ -24,7 +25,9 @@ from app.coordinator.operations import (
     transcript_download,
 )
 
-router = APIRouter(prefix="/api/coordinator", tags=["coordinator"])
+router = APIRouter(
+    prefix="/api/coordinator", tags=["coordinator"], responses=errors(400, 401, 403, 404, 413)
+)
 
 
 @router.get("/me")
@@ -51,14 +54,14 @@ async def alerts(
     return {"alerts": found}
 
 
-@router.post("/alerts/{alert_id}/acknowledge")
+@router.post("/alerts/{alert_id}/acknowledge", responses=errors(409))
 async def acknowledge(
     request: Request, user: ApiUser, alert_id: AlertId, body: AlertChange | None = None
 ) -> dict[str, Any]:
     return await change_alert(request, user, alert_id, "acknowledge", body)
 
 
-@router.post("/alerts/{alert_id}/resolve")
+@router.post("/alerts/{alert_id}/resolve", responses=errors(409))
 async def resolve(
     request: Request, user: ApiUser, alert_id: AlertId, body: AlertChange | None = None
 ) -> dict[str, Any]:
@@ -76,7 +79,10 @@ async def conversations(
     return page.to_dict()
 
 
-@router.get("/conversations.csv")
+@router.get(
+    "/conversations.csv",
+    responses={200: {"description": "The list as CSV.", "content": {"text/csv": {}}}},
+)
 async def conversations_csv(
     request: Request, user: ApiUser, query: Annotated[ListQuery, Query()]
 ) -> Response:

@@ -3,12 +3,13 @@ read or change as one function, so the two front doors cannot drift apart."""
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from typing import Annotated, Any, Literal
 
 from fastapi import HTTPException, Path, Request, status
 from fastapi.responses import JSONResponse, Response
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.conversations.service import ConversationNotFound as NoConversation
@@ -38,14 +39,24 @@ class TextBody(BaseModel):
     text: NoteText
 
 
+def _calendar_date(value: object) -> object:
+    """A date written YYYY-MM-DD, as the schema says (not 0, read as 1970-01-01)."""
+    if isinstance(value, str) and re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
+        return value
+    raise ValueError("a date like 2026-12-03 (YYYY-MM-DD)")
+
+
+CalendarDate = Annotated[date, BeforeValidator(_calendar_date)]
+
+
 class ListQuery(BaseModel):
     """Filters of the conversation list (also the CSV export)."""
 
     model_config = ConfigDict(extra="forbid")
     level: Literal["emergency", "urgent", "routine", "info", "none"] | None = None
     alert_status: Literal["open", "acknowledged", "resolved", "none"] | None = None
-    since: date | None = None
-    until: date | None = None
+    since: CalendarDate | None = None
+    until: CalendarDate | None = None
     q: Annotated[str | None, StringConstraints(strip_whitespace=True, max_length=200)] = None
     page: int = Field(1, ge=1, le=100_000)
     per_page: int = Field(25, ge=1, le=200)
