@@ -53,10 +53,8 @@ def _read_password(password_stdin: bool, confirm: bool = True) -> str:
     return typer.prompt("Password", hide_input=True, confirmation_prompt=confirm)
 
 
-def _account_change(work) -> Any:
-    """Migrate DATABASE_URL to head, then run `await work(session)` in one transaction;
-    account errors are reported plainly with exit code 2."""
-    from app.coordinator.accounts import AccountError
+def _in_transaction(work) -> Any:
+    """Migrate DATABASE_URL to head, then run `await work(session)` in one transaction."""
     from app.settings import get_settings
     from app.store.db import upgrade
 
@@ -66,8 +64,15 @@ def _account_change(work) -> Any:
         async with session.begin():
             return await work(session)
 
+    return _with_session(in_transaction)
+
+
+def _account_change(work) -> Any:
+    """`_in_transaction`, with account errors reported plainly (exit code 2)."""
+    from app.coordinator.accounts import AccountError
+
     try:
-        return _with_session(in_transaction)
+        return _in_transaction(work)
     except AccountError as error:
         err.print(f"[red]error:[/red] {error}")
         raise typer.Exit(2) from None
@@ -157,13 +162,9 @@ def purge(
             f"Delete the messages and notes of every conversation idle for {older_than:g} days?",
             abort=True,
         )
-    _migrated()
-
-    async def work(session):
-        async with session.begin():
-            return await purge_older_than(session, older_than, actor=_cli_actor())
-
-    count = _with_session(work)
+    count = _in_transaction(
+        lambda session: purge_older_than(session, older_than, actor=_cli_actor())
+    )
     typer.echo(f"purged {count} conversation{'s' if count != 1 else ''}")
 
 
@@ -178,25 +179,15 @@ def delete_conversation(
     and the audit log keep the record, without text."""
     from app.conversations.retention import purge_conversation
 
-    _migrated()
-
-    async def work(session):
-        async with session.begin():
-            return await purge_conversation(
-                session, conversation_id, actor=_cli_actor(), via="cli", reason=reason
-            )
-
-    if not _with_session(work):
+    found = _in_transaction(
+        lambda session: purge_conversation(
+            session, conversation_id, actor=_cli_actor(), via="cli", reason=reason
+        )
+    )
+    if not found:
         err.print(f"[red]error:[/red] no conversation {conversation_id!r}")
         raise typer.Exit(2)
     typer.echo(f"conversation {conversation_id}: messages and notes deleted")
-
-
-def _migrated() -> None:
-    from app.settings import get_settings
-    from app.store.db import upgrade
-
-    upgrade(get_settings().database_url)
 
 
 def _triager():

@@ -16,21 +16,35 @@ from tests.conftest import eventually, free_port, running_app
 
 
 class Receiver:
-    """A webhook receiver on a fixed port that can be started and stopped."""
+    """A webhook receiver on a fixed port that can be started and stopped; it takes
+    `delay` seconds per alert and notes the headers and how many it answered at once."""
 
-    def __init__(self) -> None:
+    def __init__(self, delay: float = 0.0) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}/alerts"
+        self.delay = delay
         self.received: list[dict] = []
+        self.headers: list[dict[str, str]] = []
+        self.in_flight = 0
+        self.peak = 0
+        self._lock = threading.Lock()
         self._server: ThreadingHTTPServer | None = None
 
     def start(self) -> None:
-        received = self.received
+        outer = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:  # noqa: N802 - http.server's naming
+                with outer._lock:
+                    outer.in_flight += 1
+                    outer.peak = max(outer.peak, outer.in_flight)
+                time.sleep(outer.delay)
                 length = int(self.headers.get("content-length", 0))
-                received.append(json.loads(self.rfile.read(length)))
+                body = json.loads(self.rfile.read(length))
+                with outer._lock:
+                    outer.in_flight -= 1
+                    outer.received.append(body)
+                    outer.headers.append(dict(self.headers))
                 self.send_response(204)
                 self.end_headers()
 
@@ -135,48 +149,10 @@ def test_backoff_grows_and_is_capped():
     assert [backoff_seconds(n, 1.0, 10.0) for n in range(1, 7)] == [1, 2, 4, 8, 10, 10]
 
 
-class SlowReceiver(Receiver):
-    """A receiver that takes `delay` seconds per alert and notes headers and concurrency."""
-
-    def __init__(self, delay: float) -> None:
-        super().__init__()
-        self.delay = delay
-        self.headers: list[dict[str, str]] = []
-        self.in_flight = 0
-        self.peak = 0
-
-    def start(self) -> None:
-        outer = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802 - http.server's naming
-                with LOCK:
-                    outer.in_flight += 1
-                    outer.peak = max(outer.peak, outer.in_flight)
-                time.sleep(outer.delay)
-                length = int(self.headers.get("content-length", 0))
-                body = json.loads(self.rfile.read(length))
-                with LOCK:
-                    outer.in_flight -= 1
-                    outer.received.append(body)
-                    outer.headers.append(dict(self.headers))
-                self.send_response(204)
-                self.end_headers()
-
-            def log_message(self, *args) -> None:
-                pass
-
-        self._server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
-
-
-LOCK = threading.Lock()
-
-
 async def test_critical_alerts_go_first_one_at_a_time(triager, database_url):
     """With the receiver down, a normal, a high and a critical alert wait; when it comes
     back, one delivery at a time, the critical one is sent first."""
-    receiver = SlowReceiver(delay=0.05)
+    receiver = Receiver(delay=0.05)
     try:
         async with running_app(
             triager, database_url, alert_webhook_url=receiver.url, alert_concurrency=1
@@ -193,7 +169,7 @@ async def test_critical_alerts_go_first_one_at_a_time(triager, database_url):
 
 
 async def test_alerts_are_sent_several_at_a_time_with_an_idempotency_key(triager, database_url):
-    receiver = SlowReceiver(delay=0.5)
+    receiver = Receiver(delay=0.5)
     receiver.start()
     try:
         async with running_app(triager, database_url, alert_webhook_url=receiver.url) as (
@@ -217,7 +193,7 @@ async def test_an_attempt_is_recorded_before_it_is_made(triager, database_url):
     """While the receiver is still answering, the attempt is already in the database (a
     crash now leaves a record of it), and the claim lasts no longer than the receiver's
     timeout and a margin (a crashed process holds the alert no longer)."""
-    receiver = SlowReceiver(delay=1.5)
+    receiver = Receiver(delay=1.5)
     receiver.start()
     try:
         async with running_app(

@@ -20,6 +20,7 @@ import httpx
 from sqlalchemy import case, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from app.conversations.service import aware
 from app.observability.metrics import Metrics
 from app.store.models import Alert, AlertDelivery
 
@@ -138,8 +139,7 @@ class AlertOutbox:
             if self.metrics is not None:
                 self.metrics.deliveries.labels("delivered" if ok else "failed").inc()
                 if ok and alert.created_at is not None:
-                    raised = alert.created_at
-                    raised = raised if raised.tzinfo else raised.replace(tzinfo=UTC)
+                    raised = aware(alert.created_at)
                     self.metrics.delivery_delay.observe((now - raised).total_seconds())
             if ok:
                 alert.delivery_status = "delivered"

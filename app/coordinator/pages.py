@@ -194,8 +194,7 @@ async def sign_in(request: Request) -> Response:
         if coordinator is None:  # the attempt stays: it is a failure
             await casework.audit(session, username or "?", "sign_in_failed", "dashboard")
             request.app.state.metrics.sign_ins.labels("wrong_password").inc()
-        else:
-            await accounts.forget_attempt(session, attempt)
+        else:  # this attempt's row goes with the forgiven failures of its source
             await accounts.clear_failures(session, username, source)
             key, _ = await accounts.open_session(session, coordinator, session_lifetime(request))
             if not trusted:
