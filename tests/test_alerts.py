@@ -10,7 +10,12 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from sqlalchemy import select
 
-from app.alerts.outbox import CLAIM_MARGIN_SECONDS, backoff_seconds, idempotency_key
+from app.alerts.outbox import (
+    CLAIM_MARGIN_SECONDS,
+    AlertOutbox,
+    backoff_seconds,
+    idempotency_key,
+)
 from app.store.models import Alert, AlertDelivery
 from tests.conftest import eventually, free_port, running_app
 
@@ -150,19 +155,21 @@ def test_backoff_grows_and_is_capped():
 
 
 async def test_critical_alerts_go_first_one_at_a_time(triager, database_url):
-    """With the receiver down, a normal, a high and a critical alert wait; when it comes
-    back, one delivery at a time, the critical one is sent first."""
-    receiver = Receiver(delay=0.05)
+    """A normal, a high and a critical alert wait together (raised while no receiver
+    was configured); delivering one at a time, the critical one is sent first.
+
+    The outbox is driven directly: with the service's own worker, alerts that failed at
+    different moments fall due at different moments, and the order would be a race."""
+    receiver = Receiver()
+    receiver.start()
     try:
-        async with running_app(
-            triager, database_url, alert_webhook_url=receiver.url, alert_concurrency=1
-        ) as (app, http):
+        async with running_app(triager, database_url, alert_webhook_url="") as (app, http):
             await report(http, "p1", "can I speak to a person please")
             await report(http, "p2", "my eyes look kind of yellow")
             await report(http, "p3", "I'm at my infusion and I'm covered in itchy bumps")
-            await eventually(lambda: _has_failed_attempt(app))
-            receiver.start()
-            await eventually(lambda: _delivered(app, 3))
+            outbox = AlertOutbox(app.state.conversations.sessionmaker, receiver.url, concurrency=1)
+            assert await outbox.deliver_due() == 3
+            assert await _delivered(app, 3)
         assert [b["severity"] for b in receiver.received] == ["critical", "high", "normal"]
     finally:
         receiver.stop()
