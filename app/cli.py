@@ -209,10 +209,19 @@ def serve(
     """Run the HTTP service (uvicorn)."""
     import uvicorn
 
+    from app.observability import logs
     from app.settings import get_settings
 
+    settings = get_settings()
+    logs.configure(settings.log_level, settings.log_format)
     uvicorn.run(
-        "app.main:create_app", factory=True, host=host, port=port, **proxy_options(get_settings())
+        "app.main:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        log_config=None,  # logs.configure's structured lines, not uvicorn's own
+        access_log=False,  # ours (RequestLog) carry the route template, not the query
+        **proxy_options(settings),
     )
 
 

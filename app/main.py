@@ -28,6 +28,7 @@ from app.coordinator import api as coordinator_api
 from app.coordinator import pages as coordinator_pages
 from app.coordinator.auth import SignInRequired
 from app.dialogue.runner import DialogueEngine
+from app.observability.logs import RequestLog
 from app.observability.metrics import Metrics, RequestTimer
 from app.settings import Settings, get_settings
 from app.store.db import Transactions, make_engine, make_sessionmaker, upgrade_async
@@ -173,6 +174,7 @@ def create_app(settings: Settings | None = None, triager: Triager | None = None)
     app.add_middleware(SecurityHeaders)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(RequestTimer, metrics=app.state.metrics)
+    app.add_middleware(RequestLog)  # outermost: every line of a request has its id
 
     @app.exception_handler(DBAPIError)
     @app.exception_handler(PoolTimeout)

@@ -39,6 +39,8 @@ class Settings(BaseSettings):
     # Largest request body accepted; bigger ones get 413 before any parsing.
     max_body_bytes: int = 64 * 1024
     log_level: str = "INFO"
+    # `triagebot serve` writes one JSON object per log line; "console" for reading by eye.
+    log_format: Literal["json", "console"] = "json"
     # Coordinator sign-in: how long a browser stays signed in, and the throttle on failed
     # sign-ins (per username; ten times as many per client address) in a sliding window.
     coordinator_session_hours: float = 12.0

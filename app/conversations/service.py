@@ -32,6 +32,7 @@ from app.conversations.turn_store import (
     token_matches,
 )
 from app.dialogue.runner import ConversationState, DialogueEngine, TurnOutcome
+from app.observability.logs import bind_conversation
 from app.observability.metrics import Metrics
 from app.store.db import Transactions
 from app.store.models import Conversation, Message
@@ -106,6 +107,7 @@ class ConversationService:
         """A new widget conversation: (id, token, opening messages). Only the token's hash
         is stored."""
         conversation_id = uuid.uuid4().hex
+        bind_conversation(conversation_id)
         token = secrets.token_urlsafe(32)
         now = now_utc()
         state = self.dialogue.new_state(WIDGET_PREFIX + conversation_id)
@@ -204,6 +206,7 @@ class ConversationService:
         the turn commits only if the conversation's version is still that one; otherwise
         (another process or a coordinator wrote meanwhile) it is read again and the turn
         runs again. Usually one database transaction a turn."""
+        bind_conversation(conversation_id)
         async with self._lock(conversation_id):
             for attempt in range(MAX_ATTEMPTS):
                 start = self._starts.pop(conversation_id, None)
