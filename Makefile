@@ -21,8 +21,9 @@ run: $(STAMP)
 
 # Debian packages the tests need, installed when missing and root: a real PostgreSQL
 # server, Chromium for the browser tests (Playwright drives /usr/bin/chromium; we never
-# run `playwright install`, which downloads browsers) and CJK fonts for Chinese screenshots.
-DEBIAN_NEEDS := $(if $(wildcard /usr/lib/postgresql/*/bin/initdb),,postgresql) $(if $(wildcard /usr/bin/chromium),,chromium) $(if $(wildcard /usr/share/fonts/opentype/noto/NotoSansCJK*),,fonts-noto-cjk)
+# run `playwright install`, which downloads browsers), CJK fonts for Chinese screenshots, and
+# nginx and Redis for compose.yaml's scale-out set-up (tests/test_scale_out.py).
+DEBIAN_NEEDS := $(if $(wildcard /usr/lib/postgresql/*/bin/initdb),,postgresql) $(if $(wildcard /usr/bin/chromium),,chromium) $(if $(wildcard /usr/share/fonts/opentype/noto/NotoSansCJK*),,fonts-noto-cjk) $(if $(wildcard /usr/sbin/nginx),,nginx) $(if $(wildcard /usr/bin/redis-server),,redis-server)
 system-deps:
 	@if [ -n "$(strip $(DEBIAN_NEEDS))" ]; then \
 	  if [ "$$(id -u)" = 0 ]; then \
