@@ -46,11 +46,15 @@ format: $(STAMP)
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-bench: $(STAMP)
+# The load benchmark (bench/load.py) needs the `bench` extra (locust, psutil: kept out of
+# `test`, locust pulls in gevent) and PostgreSQL, Redis and nginx (system-deps).
+bench: $(STAMP) system-deps
+	$(BIN)/pip install --quiet -e '.[bench]'
 	$(BIN)/python -m bench.triage_core
 	$(BIN)/python -m bench.rest_channel
 	$(BIN)/python -m bench.dashboard
 	$(BIN)/python -m bench.alert_delivery
+	$(BIN)/python -m bench.load
 
 evaluate: $(STAMP)
 	@for f in labelled/*/*.jsonl tests/data/*/*.jsonl ../shared/dev-set/messages-en.jsonl; do \

@@ -13,6 +13,7 @@ import httpx
 from playwright.sync_api import Browser, expect
 
 from tests.browser_support import (
+    PASSWORD,
     XSS,
     LiveService,
     QuietHandler,
@@ -188,7 +189,8 @@ def test_dashboard_refuses_a_browser_that_is_not_signed_in(service: LiveService,
     context.close()
 
 
-def _patient_says(service: LiveService, text: str) -> None:
+def _patient_says(service: LiveService, text: str) -> str:
+    """A patient's message through the widget API; the conversation's id."""
     started = httpx.post(f"{service.url}/api/conversations", json={}).json()
     httpx.post(
         f"{service.url}/api/conversations/{started['id']}/messages",
@@ -196,6 +198,7 @@ def _patient_says(service: LiveService, text: str) -> None:
         headers={"Authorization": f"Bearer {started['token']}"},
         timeout=10,
     ).raise_for_status()
+    return started["id"]
 
 
 def test_the_queue_refreshes_while_a_control_in_it_has_focus(
@@ -261,3 +264,80 @@ def test_the_queue_on_a_phone_names_patients_and_keeps_actions_on_screen(
     screenshot(page, "dashboard-queue-phone")
     assert desk.errors == []
     context.close()
+
+
+def _open_transcript(page, service: LiveService, conversation_id: str) -> None:
+    page.goto(f"{service.url}/coordinator/conversations/{conversation_id}")
+    expect(page.get_by_role("heading", name="Reply to the patient")).to_be_visible()
+
+
+def test_a_reply_typed_when_the_session_expired_is_not_lost(service: LiveService, browser: Browser):
+    """Issue 12, defect 5, on a phone: the session ends (signed out in another tab) while
+    a reply is typed; sending it leads to sign-in, which returns to the transcript with
+    the text put back; sent then, it reaches the patient and the draft is forgotten."""
+    conversation = _patient_says(service, "my gums keep bleeding when I brush")
+    context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True)
+    desk = watch(context.new_page())
+    page = desk.page
+    sign_in(page, service.url)
+    _open_transcript(page, service, conversation)
+    transcript_url = page.url
+    reply = "Please stop brushing for now and call us on 0123 456 789 today"
+    page.get_by_label("Message (shown in the patient's chat").fill(reply)
+
+    other = context.new_page()  # another tab of the same browser signs out
+    other.goto(service.url + "/coordinator")
+    other.get_by_role("button", name="Sign out").click()
+    expect(other.get_by_role("heading", name="Sign in")).to_be_visible()
+    other.close()
+
+    page.get_by_role("button", name="Send reply").click()
+    expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
+    page.get_by_label("Username").fill("alice")
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page).to_have_url(transcript_url)
+    box = page.get_by_label("Message (shown in the patient's chat")
+    expect(box).to_have_value(reply)
+    expect(page.get_by_test_id("draft-restored")).to_be_visible()
+    screenshot(page, "dashboard-draft-restored-phone")
+    page.get_by_role("button", name="Send reply").click()
+    expect(page.locator("li.role-coordinator").filter(has_text=reply)).to_have_count(1)
+    assert "sent=" not in page.url  # a reload must not forget a later draft
+    page.reload()
+    expect(page.get_by_label("Message (shown in the patient's chat")).to_have_value("")
+    expect(page.get_by_test_id("draft-restored")).to_have_count(0)
+    assert desk.errors == []
+    context.close()
+
+
+def test_a_second_coordinator_is_told_who_acted_first_and_keeps_their_note(
+    service: LiveService, browser: Browser
+):
+    """Issue 12, defect 5: two coordinators open the same alert; the first acknowledges;
+    the second's note is saved all the same and the page says who acknowledged it when."""
+    conversation = _patient_says(service, "I think my eyes might be a bit yellow")
+    first = browser.new_context(viewport={"width": 1280, "height": 900})
+    second = browser.new_context(viewport={"width": 1280, "height": 900})
+    pages = []
+    for context in (first, second):
+        page = context.new_page()
+        sign_in(page, service.url)
+        _open_transcript(page, service, conversation)
+        pages.append(page)
+    one, two = pages
+    one.get_by_role("button", name="Acknowledge").first.click()
+    expect(one.get_by_text("acknowledged by alice").first).to_be_visible()
+
+    note = "Rang her at 10:05, she is going to the GP this afternoon"
+    two.get_by_label("Note", exact=True).fill(note)
+    two.get_by_role("button", name="Acknowledge").first.click()
+    message = two.get_by_role("alert")
+    expect(message).to_contain_text("already acknowledged by alice at")
+    expect(message).to_contain_text("Your note was saved")
+    two.get_by_role("link", name="Back").click()
+    expect(two.get_by_test_id("notes")).to_contain_text(note)
+    expect(two.get_by_label("Note", exact=True)).to_have_value("")  # saved: no draft put back
+    expect(two.get_by_test_id("draft-restored")).to_have_count(0)
+    first.close()
+    second.close()

@@ -333,9 +333,13 @@ async def test_api_acknowledge_resolve_and_bad_bodies(desk):
     assert done.json()["status"] == "acknowledged" and done.json()["acknowledged_by"] == "alice"
     resolved = await http.post("/api/coordinator/alerts/1/resolve", headers=headers)
     assert resolved.json()["status"] == "resolved"
-    assert (
-        await http.post("/api/coordinator/alerts/1/resolve", headers=headers)
-    ).status_code == 409
+    late = await http.post(
+        "/api/coordinator/alerts/1/resolve", json={"note": "also rang her GP"}, headers=headers
+    )
+    assert late.status_code == 409
+    assert re.search(r"already resolved by alice at \d{4}-\d\d-\d\d \d\d:\d\d UTC", late.text)
+    assert "Your note was saved" in late.text  # a late coordinator's words are kept
+    assert await count(app, Note, Note.text == "also rang her GP") == 1
     assert (
         await http.post("/api/coordinator/alerts/x/resolve", headers=headers)
     ).status_code == 422
@@ -382,9 +386,16 @@ async def test_conversation_list_filters_paginates_and_exports(desk):
         {"per_page": 1000},
         {"since": "yesterday"},
         {"x": 1},
+        {"since": "2026-12-03", "until": "2026-12-01"},
     ):
         response = await http.get("/api/coordinator/conversations", params=bad, headers=headers)
         assert response.status_code == 422, bad
+    backwards = await http.get(
+        "/api/coordinator/conversations",
+        params={"since": "2026-12-03", "until": "2026-12-01"},
+        headers=headers,
+    )
+    assert "is after the To date" in str(backwards.json()["detail"])  # not silently empty
 
     exported = await http.get(
         "/api/coordinator/conversations.csv", params={"alert_status": "open"}, headers=headers
@@ -513,7 +524,9 @@ async def test_every_read_and_change_is_audited(desk):
     export = await http.get(f"{base}/export", headers=headers)
     assert export.headers["content-disposition"].startswith("attachment")
     assert export.json()["id"] == conversation_id
-    await http.get("/api/coordinator/conversations.csv", headers=headers)
+    await http.get(
+        "/api/coordinator/conversations.csv", params={"level": "emergency"}, headers=headers
+    )
     await http.post("/api/coordinator/alerts/1/acknowledge", json={}, headers=headers)
     await http.post(f"{base}/reply", json={"text": "Calling you now"}, headers=headers)
     await http.post(f"{base}/notes", json={"text": "Spoke to the nurse"}, headers=headers)
@@ -533,6 +546,8 @@ async def test_every_read_and_change_is_audited(desk):
     ):
         assert expected in actions, expected
     assert all(entry["actor"] == "alice" and entry["via"] == "api" for entry in entries)
+    exported_list = next(entry for entry in entries if entry["action"] == "export_list")
+    assert exported_list["detail"] == "1 conversation; filters: level=emergency"
     view = next(entry for entry in entries if entry["action"] == "view_transcript")
     assert view["conversation_id"] == conversation_id
     await signed_in_csrf(http)

@@ -330,6 +330,9 @@ def test_a_care_team_reply_shows_in_the_page_title(
     launcher.click()
     expect(page).to_have_title(title)
     expect(page.locator(".msg-coordinator")).to_have_count(2)
+    if launcher.is_visible():  # (on a phone the open panel covers it)
+        # It shows the close icon, so it says what a press does now (issue 12, item 6).
+        expect(launcher).to_have_accessible_name("Close symptom chat")
 
     page.evaluate("window.__hidden = true; document.dispatchEvent(new Event('visibilitychange'))")
     reply("Are you still there?")  # the panel is open, the page hidden (another tab)

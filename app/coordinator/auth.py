@@ -6,7 +6,7 @@ from __future__ import annotations
 import hmac
 from datetime import timedelta
 from typing import Annotated
-from urllib.parse import quote
+from urllib.parse import parse_qsl, quote, urlencode, urlsplit
 
 from fastapi import Depends, HTTPException, Request, status
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -55,8 +55,19 @@ async def dashboard_user(request: Request) -> SignedIn:
         path = request.url.path
         if request.url.query:
             path += "?" + request.url.query
-        raise SignInRequired(path if request.method == "GET" else "/coordinator")
+        raise SignInRequired(path if request.method == "GET" else _form_page(request))
     return signed_in
+
+
+def _form_page(request: Request) -> str:
+    """The dashboard page a form was posted from, so that signing in again returns there
+    (and its script puts back the text that was typed)."""
+    referer = urlsplit(request.headers.get("referer", ""))
+    if referer.netloc != request.url.netloc or not referer.path.startswith("/coordinator/"):
+        return "/coordinator"
+    # (without "sent": it would tell the page the lost text had been saved)
+    query = urlencode([(k, v) for k, v in parse_qsl(referer.query) if k != "sent"])
+    return referer.path + (f"?{query}" if query else "")
 
 
 async def dashboard_form(

@@ -68,8 +68,7 @@ async def audit_list(
 ) -> None:
     """A conversation-list read; a text search is its own action (it reveals which
     conversations mention something)."""
-    query = filters.as_query()
-    detail = ", ".join(f"{key}={value}" for key, value in query.items()) or None
+    detail = filters.describe() or None
     await audit(session, actor, "search" if filters.q else "view_list", via, detail=detail)
 
 
@@ -167,6 +166,12 @@ async def alert_conversation(session: AsyncSession, alert_id: int) -> str | None
     return await session.scalar(select(Alert.conversation_id).where(Alert.id == alert_id))
 
 
+def _done_by(alert: Alert, done: str, who: str | None, when: datetime | None) -> str:
+    """Who got there first, and when: the second coordinator knows whom to talk to."""
+    at = f" at {aware(when):%Y-%m-%d %H:%M} UTC" if when else ""
+    return f"alert {alert.id} was already {done} by {who or 'someone'}{at}"
+
+
 async def change_alert(
     session: AsyncSession,
     alert_id: int,
@@ -179,10 +184,12 @@ async def change_alert(
         raise NotFound(f"alert {alert_id} not found")
     now = now_utc()
     if alert.status == "resolved":
-        raise InvalidChange(f"alert {alert_id} is already resolved")
+        raise InvalidChange(_done_by(alert, "resolved", alert.resolved_by, alert.resolved_at))
     if action == "acknowledge":
         if alert.status == "acknowledged":
-            raise InvalidChange(f"alert {alert_id} is already acknowledged")
+            raise InvalidChange(
+                _done_by(alert, "acknowledged", alert.acknowledged_by, alert.acknowledged_at)
+            )
         alert.status = "acknowledged"
         alert.acknowledged_at = now
         alert.acknowledged_by = actor
@@ -242,6 +249,10 @@ class ConversationFilter:
             "q": self.q,
         }
         return {key: value for key, value in values.items() if value}
+
+    def describe(self) -> str:
+        """ "level=emergency, since=2026-12-01", for the audit log ("" for no filter)."""
+        return ", ".join(f"{key}={value}" for key, value in self.as_query().items())
 
 
 def _alert_with(status: str):

@@ -9,7 +9,14 @@ from typing import Annotated, Any, Literal
 
 from fastapi import HTTPException, Path, Request, status
 from fastapi.responses import JSONResponse, Response
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    model_validator,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.conversations.service import ConversationNotFound as NoConversation
@@ -61,6 +68,15 @@ class ListQuery(BaseModel):
     page: int = Field(1, ge=1, le=100_000)
     per_page: int = Field(25, ge=1, le=200)
 
+    @model_validator(mode="after")
+    def _dates_in_order(self) -> ListQuery:
+        if self.since and self.until and self.since > self.until:
+            raise ValueError(
+                f"the From date ({self.since}) is after the To date ({self.until}): "
+                "nothing could match"
+            )
+        return self
+
     def to_filter(self) -> casework.ConversationFilter:
         return casework.ConversationFilter(**self.model_dump())
 
@@ -85,11 +101,19 @@ async def change_alert(
     if conversation_id is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"alert {alert_id} not found")
 
-    async def work(session: AsyncSession, conversation) -> dict[str, Any]:
+    async def work(session: AsyncSession, conversation) -> dict[str, Any] | str:
         try:
             alert = await casework.change_alert(session, alert_id, action, user.username, note)
         except casework.InvalidChange as error:
-            raise HTTPException(status.HTTP_409_CONFLICT, str(error)) from None
+            # Someone else got there first: the note is kept on the conversation all the
+            # same (a coordinator's words are never dropped), then 409 says who and when.
+            if not note:
+                return f"{error}."
+            await casework.add_note(session, conversation.id, user.username, note)
+            await casework.audit(
+                session, user.username, "note", user.via, conversation_id=conversation.id
+            )
+            return f"{error}. Your note was saved on the conversation."
         if action == "resolve":
             conversations.alert_resolved(session, conversation)
         await casework.audit(
@@ -103,7 +127,10 @@ async def change_alert(
         )
         return alert
 
-    return await conversations.write(conversation_id, work)
+    outcome = await conversations.write(conversation_id, work)
+    if isinstance(outcome, str):
+        raise HTTPException(status.HTTP_409_CONFLICT, outcome)
+    return outcome
 
 
 async def export_list(
@@ -116,7 +143,8 @@ async def export_list(
             user.username,
             "export_list",
             user.via,
-            detail=f"{page.total} conversations; filters {filters.as_query() or 'none'}",
+            detail=f"{page.total} conversation{'' if page.total == 1 else 's'}; "
+            f"filters: {filters.describe() or 'none'}",
         )
     return Response(
         casework.conversations_csv(page.items),

@@ -262,8 +262,31 @@ async def queue_rows(request: Request, user: DashboardUser) -> Response:
 async def _alert_form(request: Request, submitted: DashboardForm, alert_id: int, action: str):
     user, form = submitted
     note = str(form.get("note") or "").strip() or None
-    await change_alert(request, user, alert_id, action, AlertChange(note=note))
-    return back(str(form.get("next") or ""))
+    done = sent(safe_next(str(form.get("next") or "")), f"alert-{alert_id}")
+    try:
+        await change_alert(request, user, alert_id, action, AlertChange(note=note))
+    except HTTPException as error:
+        if error.status_code != status.HTTP_409_CONFLICT:
+            raise
+        # Someone else acted first: say who and when; the note was kept (see change_alert).
+        return page(
+            request,
+            "coordinator/error.html",
+            user,
+            status_code=409,
+            title="Already done",
+            detail=error.detail,
+            back_link=done,
+        )
+    return back(done)
+
+
+def sent(path: str, form: str) -> str:
+    """`path` telling its page that `form`'s text was saved: the page's script then
+    forgets the draft it kept in case the text was lost (e.g. an expired session)."""
+    target, _, anchor = path.partition("#")
+    joiner = "&" if "?" in target else "?"
+    return f"{target}{joiner}{urlencode({'sent': form})}" + (f"#{anchor}" if anchor else "")
 
 
 @router.post("/alerts/{alert_id}/acknowledge")
@@ -353,14 +376,14 @@ def _text(form: Any) -> str:
 async def add_note(request: Request, submitted: DashboardForm, conversation_id: str):
     user, form = submitted
     await save_note(request, user, conversation_id, _text(form))
-    return back(f"/coordinator/conversations/{conversation_id}", "#notes")
+    return back(sent(f"/coordinator/conversations/{conversation_id}", "note"), "#notes")
 
 
 @router.post("/conversations/{conversation_id}/reply")
 async def reply(request: Request, submitted: DashboardForm, conversation_id: str):
     user, form = submitted
     await send_reply(request, user, conversation_id, _text(form))
-    return back(f"/coordinator/conversations/{conversation_id}", "#reply")
+    return back(sent(f"/coordinator/conversations/{conversation_id}", "reply"), "#reply")
 
 
 # ---------------------------------------------------------------------- audit log

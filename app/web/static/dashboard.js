@@ -106,3 +106,41 @@ localTimes(document);
   }
   setInterval(check, 4000);
 })();
+
+// Typed text is never lost: a reply, note or alert note is kept in this tab's
+// sessionStorage while it is typed, put back when the page is shown again (after an
+// expired session sent the coordinator to sign in, a reload, a conflict), and forgotten
+// once the server says it was saved (the page it returns to carries ?sent=<form>).
+(function () {
+  const forms = document.querySelectorAll("form[data-draft]");
+  if (!forms.length) return;
+  const params = new URLSearchParams(window.location.search);
+  const saved = params.get("sent");
+  forms.forEach((form) => {
+    const field = form.querySelector("textarea, input[name=note]");
+    if (!field) return;
+    const key = `triage-draft:${window.location.pathname}:${form.dataset.draft}`;
+    if (saved === form.dataset.draft) sessionStorage.removeItem(key);
+    const draft = sessionStorage.getItem(key);
+    if (draft && !field.value) {
+      field.value = draft;
+      const notice = document.createElement("p");
+      notice.className = "draft-restored";
+      notice.setAttribute("role", "status");
+      notice.dataset.testid = "draft-restored";
+      notice.textContent = "Your unsent text was put back. Check it, then send it again.";
+      form.prepend(notice);
+    }
+    field.addEventListener("input", () => {
+      if (field.value.trim()) sessionStorage.setItem(key, field.value);
+      else sessionStorage.removeItem(key);
+    });
+  });
+  if (saved !== null) {
+    // A reload or a later sign-in must not read "saved" again.
+    params.delete("sent");
+    const query = params.toString();
+    const clean = window.location.pathname + (query ? `?${query}` : "") + window.location.hash;
+    window.history.replaceState(null, "", clean);
+  }
+})();

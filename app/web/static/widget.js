@@ -44,6 +44,7 @@
       title: "Natalizumab symptom checker",
       open: "Open symptom chat",
       openUnread: "Open symptom chat (new message)",
+      closeLauncher: "Close symptom chat",
       close: "Close chat",
       inputLabel: "Type your message",
       placeholder: "Describe how you feel…",
@@ -87,6 +88,7 @@
       title: "那他珠单抗症状自查",
       open: "打开症状咨询对话",
       openUnread: "打开症状咨询对话（有新消息）",
+      closeLauncher: "关闭症状咨询对话",
       close: "关闭对话",
       inputLabel: "输入您的消息",
       placeholder: "请描述您的感受…",
@@ -969,7 +971,14 @@ button { font: inherit; }
 
     function setUnread(unread) {
       badge.hidden = !unread;
-      launcher.setAttribute("aria-label", unread ? T.openUnread : T.open);
+      launcherLabel(unread);
+    }
+
+    // The launcher says what a press does: open the chat (noting a new message) or close it.
+    function launcherLabel(unread) {
+      launcher.setAttribute(
+        "aria-label", isOpen ? T.closeLauncher : unread ? T.openUnread : T.open
+      );
     }
 
     /** "(2) Page title": care-team replies the patient has not seen yet. */
@@ -1404,6 +1413,7 @@ button { font: inherit; }
       launcher.setAttribute("aria-expanded", "false");
       launcherIcon.textContent = "";
       launcherIcon.appendChild(icon("chat"));
+      launcherLabel(!badge.hidden);
       storageSet("sessionStorage", OPEN_KEY, "0");
       if (returnFocus) launcher.focus();
     }

@@ -1,0 +1,625 @@
+"""Load benchmark of the scale-out set-up: many patients at once through the widget API,
+driven by locust (bench/locustfile.py), against compose.yaml's topology run on this
+machine without Docker, as tests/test_scale_out.py does: a throw-away PostgreSQL
+(initdb into a temp folder), redis-server for the shared rate-limit counters,
+`triagebot db upgrade` once, N `triagebot serve` processes (compose.yaml's command and
+environment) and deploy/nginx.conf in front. Alerts go to a local webhook receiver.
+
+Reports requests/s, p50/p95/p99 per request and overall, errors by kind, alert delay
+(read from the database after the outbox has drained), peak RSS of each app process and
+the CPU each part used. Everything it starts is stopped on exit, also on Ctrl+C.
+
+Run with `make bench`, or `python -m bench.load [--users 200 --duration 60 --spawn-rate 50
+--processes 2]`. Needs Debian's postgresql, redis-server and nginx (`make system-deps`) and
+the `bench` extra (`pip install -e '.[bench]'`: locust, psutil).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import csv
+import glob
+import json
+import os
+import platform
+import re
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections import Counter
+from contextlib import ExitStack
+from datetime import UTC, datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import httpx
+import psutil
+import yaml
+
+from bench.rest_channel import free_port
+
+ROOT = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent
+SERVICES = yaml.safe_load((ROOT / "compose.yaml").read_text())["services"]
+NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
+REDIS = shutil.which("redis-server") or "/usr/bin/redis-server"
+# Far above what the load sends: all of it comes from 127.0.0.1, one "client" to the limits.
+# They stay on (and counted in Redis), as in production.
+NO_LIMIT = "1000000/minute"
+
+
+def _wait(check, what: str, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            if check():
+                return
+        except (OSError, httpx.HTTPError):
+            pass
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"{what} did not start")
+        time.sleep(0.2)
+
+
+def _stop(process: subprocess.Popen, timeout: float = 20) -> None:
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def _start(stack: ExitStack, command: list[str], log: Path, **kwargs) -> subprocess.Popen:
+    """A server in its own session (a Ctrl+C reaches only us; we stop it, in order)."""
+    with log.open("w") as out:
+        process = subprocess.Popen(
+            command, stdout=out, stderr=out, start_new_session=True, **kwargs
+        )
+    stack.callback(_stop, process)
+    return process
+
+
+# ------------------------------------------------------------------------------ the set-up
+
+
+def _as_postgres(command: list[str]) -> list[str]:
+    return ["runuser", "-u", "postgres", "--", *command] if os.geteuid() == 0 else command
+
+
+def pg_bin() -> str:
+    bins = sorted(glob.glob("/usr/lib/postgresql/*/bin"))
+    if not bins:
+        sys.exit("PostgreSQL not found: `make system-deps` installs Debian's postgresql")
+    return bins[-1]
+
+
+def start_postgres(stack: ExitStack) -> tuple[str, Path]:
+    """A throw-away PostgreSQL (stock settings: fsync on) with an empty database; returns
+    its URL and data folder."""
+    bins = pg_bin()
+    base = Path(tempfile.mkdtemp(prefix="triage-load-pg-"))
+    stack.callback(shutil.rmtree, base, ignore_errors=True)
+    os.chmod(base, 0o755)
+    if os.geteuid() == 0:
+        shutil.chown(base, "postgres", "postgres")
+    data, port = base / "data", free_port()
+    initdb = [f"{bins}/initdb", "-D", str(data), "-U", "postgres", "--auth=trust", "-E", "UTF8"]
+    subprocess.run(_as_postgres(initdb), check=True, capture_output=True)
+    options = f"-c listen_addresses=127.0.0.1 -p {port} -k {base}"
+    ctl = [f"{bins}/pg_ctl", "-D", str(data)]
+    stack.callback(
+        subprocess.run, _as_postgres([*ctl, "-m", "fast", "-w", "stop"]), capture_output=True
+    )
+    subprocess.run(
+        _as_postgres([*ctl, "-o", options, "-l", f"{base}/log", "-w", "start"]),
+        check=True,
+        capture_output=True,
+    )
+
+    async def create() -> None:
+        import asyncpg
+
+        connection = await asyncpg.connect(f"postgresql://postgres@127.0.0.1:{port}/postgres")
+        try:
+            await connection.execute("CREATE DATABASE triage")
+        finally:
+            await connection.close()
+
+    asyncio.run(create())
+    return f"postgresql+asyncpg://postgres@127.0.0.1:{port}/triage", data
+
+
+def start_redis(stack: ExitStack, folder: Path) -> tuple[int, subprocess.Popen]:
+    import socket
+
+    port = free_port()
+    process = _start(
+        stack,
+        [REDIS, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+        folder / "redis.log",
+    )
+
+    def answers() -> bool:
+        with socket.create_connection(("127.0.0.1", port), timeout=1) as connection:
+            connection.sendall(b"PING\r\n")
+            return connection.recv(16).startswith(b"+PONG")
+
+    _wait(answers, "redis-server")
+    return port, process
+
+
+class Receiver:
+    """The alert webhook: answers 204 after `delay` seconds and counts what it got."""
+
+    def __init__(self, stack: ExitStack, delay: float) -> None:
+        self.posts = 0
+        lock = threading.Lock()
+        outer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"  # keep-alive, as real receivers do
+
+            def do_POST(self) -> None:  # noqa: N802 - http.server's naming
+                self.rfile.read(int(self.headers.get("content-length", 0)))
+                time.sleep(delay)
+                with lock:
+                    outer.posts += 1
+                self.send_response(204)
+                self.end_headers()
+
+            def log_message(self, *args) -> None:
+                pass
+
+        port = free_port()
+        ThreadingHTTPServer.request_queue_size = 128
+        self.server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
+        self.server.daemon_threads = True
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        stack.callback(self.server.server_close)
+        stack.callback(self.server.shutdown)
+        self.url = f"http://127.0.0.1:{port}/alerts"
+
+
+def app_environment(database_url: str, redis_port: int, webhook: str) -> dict[str, str]:
+    """compose.yaml's app environment, pointed at this machine, limits out of the way."""
+    env = {**os.environ, **{k: str(v) for k, v in SERVICES["app1"]["environment"].items()}}
+    env.pop("TRIAGE_DATABASE_URL", None)
+    env["DATABASE_URL"] = database_url
+    env["TRIAGE_RATE_LIMIT_STORAGE"] = re.sub(
+        r"//[^/]+/", f"//127.0.0.1:{redis_port}/", env["TRIAGE_RATE_LIMIT_STORAGE"]
+    )
+    env["TRIAGE_TRUSTED_PROXIES"] = '["127.0.0.1"]'  # nginx runs on this machine
+    env["ALERT_WEBHOOK_URL"] = webhook
+    for rule in ("CONVERSATIONS", "MESSAGES", "MESSAGES_PER_CONVERSATION", "TRIAGE"):
+        env[f"TRIAGE_RATE_LIMIT_{rule}"] = NO_LIMIT
+    return env
+
+
+def _command(service: str, port: int | None = None) -> list[str]:
+    command = [str(BIN / w) if w == "triagebot" else w for w in SERVICES[service]["command"]]
+    if port is not None:
+        command[command.index("--port") + 1] = str(port)
+        command[command.index("--host") + 1] = "127.0.0.1"
+    return command
+
+
+def nginx_conf(ports: list[int], proxy_port: int, folder: Path) -> str:
+    """deploy/nginx.conf with this machine's addresses and paths (limits unchanged)."""
+    conf = (ROOT / "deploy" / "nginx.conf").read_text()
+    servers = "".join(f"        server 127.0.0.1:{p} max_fails=0;\n" for p in ports)
+    conf, found = re.subn(r"(?:[ \t]*server app\d+:8000 [^\n]*\n)+", servers, conf)
+    assert found == 1, "deploy/nginx.conf's upstream block changed"
+    conf = conf.replace("listen 80;", f"listen 127.0.0.1:{proxy_port};")
+    conf = conf.replace("pid /tmp/nginx.pid;", f"pid {folder}/nginx.pid;")
+    temp = "".join(
+        f"    {kind}_temp_path {folder}/{kind};\n"
+        for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
+    )
+    conf = conf.replace("http {\n", "http {\n" + temp, 1)
+    if os.geteuid() == 0:  # workers would run as nobody, who cannot enter our temp folder
+        conf = "user root;\n" + conf
+    return conf
+
+
+# ---------------------------------------------------------------------- measuring processes
+
+
+class Sampler:
+    """Every `interval` s: the RSS and CPU time of each process of each named group (a
+    group is a root pid and its children), kept as peaks and totals."""
+
+    def __init__(self, groups: dict[str, int], interval: float = 0.5) -> None:
+        self.groups = groups
+        self.interval = interval
+        self.peak_rss: dict[str, int] = dict.fromkeys(groups, 0)
+        self.first_rss: dict[str, int] = {}
+        self._cpu: dict[str, dict[int, float]] = {name: {} for name in groups}
+        self._cpu_at_start: dict[str, float] = {}
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _processes(self, pid: int) -> list[psutil.Process]:
+        try:
+            root = psutil.Process(pid)
+            return [root, *root.children(recursive=True)]
+        except psutil.NoSuchProcess:
+            return []
+
+    def sample(self) -> None:
+        for name, pid in self.groups.items():
+            rss = 0
+            for process in self._processes(pid):
+                try:
+                    with process.oneshot():
+                        rss += process.memory_info().rss
+                        times = process.cpu_times()
+                        self._cpu[name][process.pid] = times.user + times.system
+                except psutil.NoSuchProcess:
+                    continue
+            self.peak_rss[name] = max(self.peak_rss[name], rss)
+            self.first_rss.setdefault(name, rss)
+
+    def cpu_seconds(self) -> dict[str, float]:
+        return {name: sum(times.values()) for name, times in self._cpu.items()}
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.interval):
+            self.sample()
+
+    def __enter__(self) -> Sampler:
+        self.sample()
+        self._cpu_at_start = self.cpu_seconds()
+        self._started = time.monotonic()
+        psutil.cpu_percent(None)
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join()
+        self.sample()
+        self.wall = time.monotonic() - self._started
+        self.machine_cpu_percent = psutil.cpu_percent(None)
+        end = self.cpu_seconds()
+        self.cores_used = {
+            name: (end[name] - self._cpu_at_start.get(name, 0.0)) / self.wall for name in end
+        }
+
+
+# ---------------------------------------------------------------------------- the results
+
+
+def read_locust(prefix: Path) -> dict:
+    with open(f"{prefix}_stats.csv", newline="") as f:
+        rows = list(csv.DictReader(f))
+    with open(f"{prefix}_failures.csv", newline="") as f:
+        failures = [
+            {
+                "request": f"{r['Method']} {r['Name']}",
+                "error": r["Error"],
+                "count": int(r["Occurrences"]),
+            }
+            for r in csv.DictReader(f)
+        ]
+
+    def number(value: str) -> float | None:
+        return None if value in ("", "N/A") else float(value)
+
+    requests = {
+        ("overall" if r["Name"] == "Aggregated" else f"{r['Type']} {r['Name']}"): {
+            "count": int(r["Request Count"]),
+            "failures": int(r["Failure Count"]),
+            "per_s": round(float(r["Requests/s"]), 1),
+            "p50_ms": number(r["50%"]),
+            "p95_ms": number(r["95%"]),
+            "p99_ms": number(r["99%"]),
+            "max_ms": round(float(r["Max Response Time"])),
+        }
+        for r in rows
+    }
+    return {"requests": requests, "failures": failures}
+
+
+async def read_alerts(database_url: str, drain_seconds: float) -> dict:
+    """Wait until the outbox has delivered every alert (or `drain_seconds` pass), then the
+    delays from the database: raised (created_at) -> delivered (delivered_at), and, since
+    an escalated or updated alert is delivered again, also its last change -> delivered."""
+    from sqlalchemy import func, select
+    from sqlalchemy.ext.asyncio import create_async_engine
+
+    from app.store.models import Alert, AlertEvent, Conversation, Message
+
+    engine = create_async_engine(database_url)
+    try:
+        started = time.monotonic()
+        async with engine.connect() as db:
+            while True:
+                waiting = await db.scalar(
+                    select(func.count()).where(Alert.delivery_status != "delivered")
+                )
+                await db.rollback()
+                if not waiting or time.monotonic() - started > drain_seconds:
+                    break
+                await asyncio.sleep(0.5)
+            drained = time.monotonic() - started
+            last_change = (
+                select(AlertEvent.alert_id, func.max(AlertEvent.at).label("at"))
+                .where(AlertEvent.kind != "repeated")
+                .group_by(AlertEvent.alert_id)
+                .subquery()
+            )
+            rows = (
+                await db.execute(
+                    select(Alert.created_at, Alert.delivered_at, Alert.severity, last_change.c.at)
+                    .join(last_change, last_change.c.alert_id == Alert.id)
+                    .where(Alert.delivery_status == "delivered")
+                )
+            ).all()
+            alerts = await db.scalar(select(func.count()).select_from(Alert))
+            conversations = await db.scalar(select(func.count()).select_from(Conversation))
+            messages = await db.scalar(select(func.count()).select_from(Message))
+            by_kind = select(AlertEvent.kind, func.count()).group_by(AlertEvent.kind)
+            events = dict((await db.execute(by_kind)).all())
+    finally:
+        await engine.dispose()
+    raised = sorted((d - c).total_seconds() for c, d, _, _ in rows)
+    changed = sorted((d - at).total_seconds() for _, d, _, at in rows)
+    return {
+        "alerts": alerts,
+        "delivered": len(rows),
+        "undelivered": alerts - len(rows),
+        "drain_wait_s": round(drained, 1),
+        "by_severity": dict(Counter(severity for _, _, severity, _ in rows)),
+        "events": events,
+        "raised_to_delivered_s": _spread(raised),
+        "last_change_to_delivered_s": _spread(changed),
+        "conversations": conversations,
+        "messages": messages,
+    }
+
+
+def _spread(values: list[float]) -> dict[str, float] | None:
+    if not values:
+        return None
+
+    def at(q: float) -> float:
+        return round(values[min(len(values) - 1, int(len(values) * q))], 3)
+
+    return {
+        "p50": round(statistics.median(values), 3),
+        "p95": at(0.95),
+        "p99": at(0.99),
+        "max": round(values[-1], 3),
+    }
+
+
+def log_problems(logs: list[Path]) -> dict[str, int]:
+    """Warning and error lines of the apps' JSON logs, counted by their event."""
+    seen: Counter[str] = Counter()
+    for log in logs:
+        for line in log.read_text(errors="replace").splitlines():
+            try:
+                entry = json.loads(line)
+            except ValueError:
+                if line.strip():
+                    seen[f"(not JSON) {line[:80]}"] += 1
+                continue
+            if entry.get("level") in ("warning", "error", "critical"):
+                seen[f"{entry['level']}: {str(entry.get('event'))[:80]}"] += 1
+    return dict(seen.most_common(10))
+
+
+def machine() -> dict:
+    def version(command: list[str]) -> str:
+        try:
+            done = subprocess.run(command, capture_output=True, text=True, timeout=10)
+            return (done.stdout or done.stderr).strip().splitlines()[0]
+        except (OSError, IndexError, subprocess.TimeoutExpired):
+            return "?"
+
+    cpu = next(
+        (
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        ),
+        platform.processor(),
+    )
+    commit = version(["git", "-C", str(ROOT), "describe", "--always", "--dirty"])
+    return {
+        "date": datetime.now(UTC).astimezone().isoformat(timespec="seconds"),
+        "nproc": len(os.sched_getaffinity(0)),
+        "cpu": cpu,
+        "memory_gib": round(psutil.virtual_memory().total / 2**30, 1),
+        "python": platform.python_version(),
+        "postgresql": version([f"{pg_bin()}/postgres", "--version"]).split(" (Debian")[0],
+        "redis": " ".join(version([REDIS, "--version"]).split()[:3]),
+        "nginx": version([NGINX, "-v"]).removeprefix("nginx version: "),
+        "locust": " ".join(version([str(BIN / "locust"), "--version"]).split()[:2]),
+        "commit": commit,
+    }
+
+
+# ----------------------------------------------------------------------------------- main
+
+
+def run(args: argparse.Namespace, stack: ExitStack) -> dict:
+    folder = Path(tempfile.mkdtemp(prefix="triage-load-"))
+    if not args.keep:
+        stack.callback(shutil.rmtree, folder, ignore_errors=True)
+    print(f"setting up in {folder} ...", file=sys.stderr)
+    database_url, pg_data = start_postgres(stack)
+    redis_port, redis = start_redis(stack, folder)
+    receiver = Receiver(stack, args.receiver_ms / 1000)
+    env = app_environment(database_url, redis_port, receiver.url)
+
+    migrated = subprocess.run(_command("migrate"), env=env, capture_output=True, text=True)
+    if migrated.returncode:
+        raise RuntimeError(f"triagebot db upgrade failed:\n{migrated.stderr}")
+
+    ports = [free_port() for _ in range(args.processes)]
+    apps = [
+        _start(stack, _command("app1", port), folder / f"app{n}.log", env=env)
+        for n, port in enumerate(ports, 1)
+    ]
+    for port in ports:
+        _wait(lambda p=port: httpx.get(f"http://127.0.0.1:{p}/readyz").is_success, "the app")
+
+    proxy_port = free_port()
+    (folder / "nginx.conf").write_text(nginx_conf(ports, proxy_port, folder))
+    nginx = _start(
+        stack,
+        [NGINX, "-p", str(folder), "-c", str(folder / "nginx.conf"), "-e", "stderr",
+         "-g", "daemon off;"],
+        folder / "nginx.log",
+    )  # fmt: skip
+    url = f"http://127.0.0.1:{proxy_port}"
+    _wait(lambda: httpx.get(f"{url}/readyz").is_success, "nginx")
+
+    postmaster = int((pg_data / "postmaster.pid").read_text().split()[0])
+    prefix = folder / "locust"
+    locust_command = [
+        str(BIN / "locust"), "-f", str(ROOT / "bench" / "locustfile.py"), "--headless",
+        "-u", str(args.users), "-r", str(args.spawn_rate), "-t", f"{args.duration}s",
+        "--host", url, "--csv", str(prefix), "--only-summary", "--exit-code-on-error", "0",
+    ]  # fmt: skip
+    print(
+        f"{args.users} patients, {args.duration} s, {args.processes} app processes behind "
+        f"nginx at {url} ...",
+        file=sys.stderr,
+    )
+    think = {**os.environ, "TRIAGE_BENCH_THINK": args.think}
+    locust = _start(stack, locust_command, folder / "locust.log", cwd=ROOT, env=think)
+    groups = {f"app{n}": p.pid for n, p in enumerate(apps, 1)}
+    groups |= {"postgres": postmaster, "nginx": nginx.pid, "redis": redis.pid}
+    groups["locust"] = locust.pid
+    with Sampler(groups) as sampler:
+        if locust.wait(timeout=args.duration + 120):
+            raise RuntimeError(f"locust failed:\n{(folder / 'locust.log').read_text()[-3000:]}")
+    results = read_locust(prefix)
+    locust_log = (folder / "locust.log").read_text(errors="replace")
+    results["locust_cpu_warning"] = "CPU usage above 90%" in locust_log
+    results["alerts"] = asyncio.run(read_alerts(database_url, args.drain))
+    results["alerts"]["webhook_posts"] = receiver.posts
+    results["alerts"]["receiver_ms"] = args.receiver_ms
+    results["app_log_problems"] = log_problems(
+        [folder / f"app{n}.log" for n in range(1, args.processes + 1)]
+    )
+    results["rss_mib"] = {
+        name: {
+            "start": round(sampler.first_rss.get(name, 0) / 2**20),
+            "peak": round(sampler.peak_rss[name] / 2**20),
+        }
+        for name in groups
+    }
+    results["cores_used"] = {name: round(v, 2) for name, v in sampler.cores_used.items()}
+    results["machine_cpu_percent"] = sampler.machine_cpu_percent
+    # Whatever else ran on the machine meanwhile (its busy cores not used by the set-up).
+    busy = sampler.machine_cpu_percent / 100 * psutil.cpu_count()
+    results["cores_used"]["other processes"] = round(
+        max(0.0, busy - sum(sampler.cores_used.values())), 2
+    )
+    results["load"] = {
+        "users": args.users,
+        "spawn_rate": args.spawn_rate,
+        "duration_s": args.duration,
+        "processes": args.processes,
+        "think_time_s": args.think,
+    }
+    return results
+
+
+def report(results: dict) -> str:
+    m, load, a = results["machine"], results["load"], results["alerts"]
+    lines = [
+        f"Load benchmark, {m['date']} — {m['nproc']} CPUs ({m['cpu']}), {m['memory_gib']} GiB, "
+        f"commit {m['commit']}",
+        f"{load['users']} patients (think time {load['think_time_s']} s, spawned "
+        f"{load['spawn_rate']}/s) for {load['duration_s']} s through nginx -> "
+        f"{load['processes']} app processes -> {m['postgresql']}; {m['locust']}",
+        "",
+        f"{'request':<48}{'count':>8}{'fail':>6}{'req/s':>8}{'p50':>7}{'p95':>7}{'p99':>7}"
+        f"{'max':>7}  (ms)",
+    ]
+    for name, r in results["requests"].items():
+        lines.append(
+            f"{name:<48}{r['count']:>8}{r['failures']:>6}{r['per_s']:>8}"
+            + "".join(f"{_ms(r[k]):>7}" for k in ("p50_ms", "p95_ms", "p99_ms", "max_ms"))
+        )
+    lines.append("")
+    if results["failures"]:
+        lines.append("errors:")
+        lines += [f"  {f['count']:>6} {f['request']}: {f['error']}" for f in results["failures"]]
+    else:
+        lines.append("errors: none")
+    if results["app_log_problems"]:
+        lines.append("app log warnings/errors:")
+        lines += [f"  {n:>6} {what}" for what, n in results["app_log_problems"].items()]
+    if results["locust_cpu_warning"]:
+        lines.append("locust warned: its CPU was above 90% (the load generator may be the limit)")
+    raised, changed = a["raised_to_delivered_s"], a["last_change_to_delivered_s"]
+    lines += [
+        "",
+        f"alerts: {a['alerts']} ({a['by_severity']}), events {a['events']}; delivered "
+        f"{a['delivered']}, undelivered {a['undelivered']} (waited {a['drain_wait_s']} s after "
+        f"the load); webhook POSTs {a['webhook_posts']} (receiver {a['receiver_ms']} ms each)",
+        f"alert delay raised -> delivered (s): {raised}",
+        f"alert delay last change -> delivered (s): {changed}",
+        f"stored: {a['conversations']} conversations, {a['messages']} messages",
+        "",
+        "RSS MiB (start -> peak): "
+        + ", ".join(f"{n} {v['start']} -> {v['peak']}" for n, v in results["rss_mib"].items()),
+        f"CPU cores used (machine {results['machine_cpu_percent']}% busy): "
+        + ", ".join(f"{n} {v}" for n, v in results["cores_used"].items()),
+    ]
+    return "\n".join(lines)
+
+
+def _ms(value: float | None) -> str:
+    return "-" if value is None else f"{value:.0f}"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--users", type=int, default=200, help="patients at once (200)")
+    parser.add_argument("--duration", type=int, default=60, help="seconds of load (60)")
+    parser.add_argument("--spawn-rate", type=float, default=50, help="new patients/s (50)")
+    parser.add_argument("--processes", type=int, default=2, help="app processes (2)")
+    parser.add_argument(
+        "--think", default="1-3", help="seconds between a patient's requests, MIN-MAX (1-3)"
+    )
+    parser.add_argument(
+        "--receiver-ms", type=float, default=50, help="the webhook receiver's time per POST (50)"
+    )
+    parser.add_argument(
+        "--drain", type=float, default=120, help="longest wait for undelivered alerts (120 s)"
+    )
+    parser.add_argument("--json", type=Path, help="also write the results here as JSON")
+    parser.add_argument("--keep", action="store_true", help="keep the logs' temp folder")
+    args = parser.parse_args()
+
+    def terminated(signum, frame) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, terminated)
+    with ExitStack() as stack:
+        try:
+            results = {"machine": machine(), **run(args, stack)}
+        except KeyboardInterrupt:
+            print("interrupted: stopping everything", file=sys.stderr)
+            raise SystemExit(130) from None
+    print(report(results))
+    if args.json:
+        args.json.write_text(json.dumps(results, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()
