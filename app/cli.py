@@ -105,12 +105,15 @@ def coordinator_password(
         bool, typer.Option("--password-stdin", help="Read the password from standard input.")
     ] = False,
 ) -> None:
-    """Set a coordinator's password (signs out all their browsers)."""
+    """Set a coordinator's password (signs out all their browsers, revokes their API
+    tokens)."""
     from app.coordinator.accounts import set_password
 
     password = _read_password(password_stdin)
     _account_change(lambda session: set_password(session, username, password))
-    typer.echo(f"password of {username} changed")
+    typer.echo(
+        f"password of {username} changed; their browsers are signed out and API tokens revoked"
+    )
 
 
 @coordinator.command("token")

@@ -163,8 +163,12 @@ def test_coordinator_accounts_and_tokens(tmp_path):
     assert token.returncode == 0 and token.stdout.strip().startswith("tbc_")
     unknown = coordinator("token", "nobody")
     assert unknown.returncode == 2 and "no coordinator" in unknown.stderr
+    tokens = "select count(*) from api_tokens"
+    assert sqlite3.connect(database).execute(tokens).fetchone() == (1,)
     changed = coordinator("password", "alice", "--password-stdin", stdin="another long secret\n")
     assert changed.returncode == 0, changed.stderr
+    # A new password revokes the API tokens made with the old one (issue 12, item 10).
+    assert sqlite3.connect(database).execute(tokens).fetchone() == (0,)
 
 
 def test_leave_one_set_out_scores_each_set_with_a_net_that_never_saw_it(tmp_path, triager):

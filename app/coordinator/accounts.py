@@ -78,10 +78,12 @@ async def set_password(session: AsyncSession, username: str, password: str) -> N
     if coordinator is None:
         raise AccountError(f"no coordinator {username!r}")
     coordinator.password_hash = password_hash.hash(password)
-    # A new password signs every browser out, and no browser is trusted any more.
+    # A new password signs every browser out, revokes every API token (a leaked password
+    # may have minted them) and no browser is trusted any more.
     await session.execute(
         delete(CoordinatorSession).where(CoordinatorSession.coordinator_id == coordinator.id)
     )
+    await session.execute(delete(ApiToken).where(ApiToken.coordinator_id == coordinator.id))
     await session.execute(
         delete(TrustedDevice).where(TrustedDevice.coordinator_id == coordinator.id)
     )
