@@ -10,6 +10,7 @@ from app.nlu.timing import Thresholds
 from app.triage.engine import TriageContext, TriageResult, triage
 from app.triage.protocol import Protocol, default_protocol
 from app.triage.reply import reply_lines
+from app.triage.version import protocol_version
 
 
 def thresholds_of(protocol: Protocol) -> Thresholds:
@@ -27,6 +28,7 @@ class Triager:
 
     def __init__(self, protocol: Protocol | None = None) -> None:
         self.protocol = protocol or default_protocol()
+        self.protocol_version = protocol_version()
         self.nlu = NLU(
             concepts=frozenset(self.protocol.concepts),
             topics=frozenset(self.protocol.info_topics),

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import csv
 import glob
 import json
 import os
@@ -256,10 +255,14 @@ class Sampler:
     def sample(self) -> None:
         for name, pid in self.groups.items():
             rss = 0
-            for process in self._processes(pid):
+            processes = self._processes(pid)
+            for process in processes:
                 try:
                     with process.oneshot():
-                        rss += process.memory_info().rss
+                        # A group's processes share memory (PostgreSQL's shared buffers):
+                        # each one's proportional share (PSS), not its RSS, is summed.
+                        memory = process.memory_full_info() if len(processes) > 1 else None
+                        rss += memory.pss if memory else process.memory_info().rss
                         times = process.cpu_times()
                         self._cpu[name][process.pid] = times.user + times.system
                 except psutil.NoSuchProcess:
@@ -297,35 +300,42 @@ class Sampler:
 # ---------------------------------------------------------------------------- the results
 
 
-def read_locust(prefix: Path) -> dict:
-    with open(f"{prefix}_stats.csv", newline="") as f:
-        rows = list(csv.DictReader(f))
-    with open(f"{prefix}_failures.csv", newline="") as f:
-        failures = [
-            {
-                "request": f"{r['Method']} {r['Name']}",
-                "error": r["Error"],
-                "count": int(r["Occurrences"]),
-            }
-            for r in csv.DictReader(f)
-        ]
+def percentile(response_times: dict[str, int], count: int, q: float) -> float | None:
+    """locust's own percentile of its response-time histogram (ms, rounded as it stores)."""
+    if not count:
+        return None
+    above, done = int(count * q), 0
+    for key in sorted(response_times, key=float, reverse=True):
+        done += response_times[key]
+        if count - done <= above:
+            return float(key)
+    return 0.0
 
-    def number(value: str) -> float | None:
-        return None if value in ("", "N/A") else float(value)
 
-    requests = {
-        ("overall" if r["Name"] == "Aggregated" else f"{r['Type']} {r['Name']}"): {
-            "count": int(r["Request Count"]),
-            "failures": int(r["Failure Count"]),
-            "per_s": round(float(r["Requests/s"]), 1),
-            "p50_ms": number(r["50%"]),
-            "p95_ms": number(r["95%"]),
-            "p99_ms": number(r["99%"]),
-            "max_ms": round(float(r["Max Response Time"])),
+def read_locust(path: Path) -> dict:
+    """The final statistics the locustfile saved: per request (method and route) and overall."""
+    data = json.loads(path.read_text())
+    seconds = data["seconds"] or 1.0
+
+    def summary(entry: dict) -> dict:
+        n, times = entry["num_requests"], entry["response_times"]
+        return {
+            "count": n,
+            "failures": entry["num_failures"],
+            "per_s": round(n / seconds, 1),
+            # (locust keeps times rounded to 2 digits: a p99 of 700 may mean 695)
+            **{f"p{q}_ms": percentile(times, n, q / 100) for q in (50, 95, 99)},
+            "max_ms": round(entry["max_response_time"] or 0),
         }
-        for r in rows
-    }
-    return {"requests": requests, "failures": failures}
+
+    entries = sorted(data["entries"], key=lambda e: (e["name"], e["method"]))
+    requests = {f"{e['method']} {e['name']}": summary(e) for e in entries}
+    requests["overall"] = summary(data["total"])
+    failures = [
+        {"request": f"{e['method']} {e['name']}", "error": e["error"], "count": e["occurrences"]}
+        for e in sorted(data["errors"], key=lambda e: -e["occurrences"])
+    ]
+    return {"requests": requests, "failures": failures, "seconds": round(seconds, 1)}
 
 
 async def read_alerts(database_url: str, drain_seconds: float) -> dict:
@@ -496,7 +506,11 @@ def run(args: argparse.Namespace, stack: ExitStack) -> dict:
         f"nginx at {url} ...",
         file=sys.stderr,
     )
-    think = {**os.environ, "TRIAGE_BENCH_THINK": args.think}
+    think = {
+        **os.environ,
+        "TRIAGE_BENCH_THINK": args.think,
+        "TRIAGE_BENCH_RESULTS": str(folder / "locust.json"),
+    }
     locust = _start(stack, locust_command, folder / "locust.log", cwd=ROOT, env=think)
     groups = {f"app{n}": p.pid for n, p in enumerate(apps, 1)}
     groups |= {"postgres": postmaster, "nginx": nginx.pid, "redis": redis.pid}
@@ -504,7 +518,7 @@ def run(args: argparse.Namespace, stack: ExitStack) -> dict:
     with Sampler(groups) as sampler:
         if locust.wait(timeout=args.duration + 120):
             raise RuntimeError(f"locust failed:\n{(folder / 'locust.log').read_text()[-3000:]}")
-    results = read_locust(prefix)
+    results = read_locust(folder / "locust.json")
     locust_log = (folder / "locust.log").read_text(errors="replace")
     results["locust_cpu_warning"] = "CPU usage above 90%" in locust_log
     results["alerts"] = asyncio.run(read_alerts(database_url, args.drain))
@@ -546,6 +560,7 @@ def report(results: dict) -> str:
         f"{load['spawn_rate']}/s) for {load['duration_s']} s through nginx -> "
         f"{load['processes']} app processes -> {m['postgresql']}; {m['locust']}",
         "",
+        f"locust's statistics cover {results['seconds']} s (first to last request)",
         f"{'request':<48}{'count':>8}{'fail':>6}{'req/s':>8}{'p50':>7}{'p95':>7}{'p99':>7}"
         f"{'max':>7}  (ms)",
     ]
@@ -572,10 +587,10 @@ def report(results: dict) -> str:
         f"{a['delivered']}, undelivered {a['undelivered']} (waited {a['drain_wait_s']} s after "
         f"the load); webhook POSTs {a['webhook_posts']} (receiver {a['receiver_ms']} ms each)",
         f"alert delay raised -> delivered (s): {raised}",
-        f"alert delay last change -> delivered (s): {changed}",
+        *([f"alert delay last change -> delivered (s): {changed}"] if changed != raised else []),
         f"stored: {a['conversations']} conversations, {a['messages']} messages",
         "",
-        "RSS MiB (start -> peak): "
+        "memory MiB, start -> peak (RSS; PSS summed for several processes): "
         + ", ".join(f"{n} {v['start']} -> {v['peak']}" for n, v in results["rss_mib"].items()),
         f"CPU cores used (machine {results['machine_cpu_percent']}% busy): "
         + ", ".join(f"{n} {v}" for n, v in results["cores_used"].items()),

@@ -4,16 +4,19 @@ messages with short pauses between them (ordinary complaints, red flags, questio
 yes/no answers, a tap on a quick-reply button when the bot offers some), and now and then
 reads the conversation back (GET .../messages?after=SEQ, as the widget's poll does).
 
-Requests are named by route template, so locust's statistics group them.
+Requests are named by route template, so locust's statistics group them. With
+TRIAGE_BENCH_RESULTS set, the final statistics (after the last request ended; --csv files
+are written each second) are saved there as JSON for bench/load.py.
 Run by `python -m bench.load`; alone: `locust -f bench/locustfile.py --host URL`.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import random
 
-from locust import FastHttpUser, between, task
+from locust import FastHttpUser, between, events, task
 
 CONVERSATIONS = "/api/conversations"
 MESSAGES = "/api/conversations/{id}/messages"
@@ -103,3 +106,28 @@ class Patient(FastHttpUser):
         if messages:
             self.seq = max(self.seq, *(m["seq"] for m in messages))
             self.buttons = [b for m in messages for b in m.get("buttons") or ()]
+
+
+RUN: dict = {}
+
+
+@events.init.add_listener
+def _keep_environment(environment, **_) -> None:
+    RUN["environment"] = environment
+
+
+@events.quit.add_listener
+def _save_results(**_) -> None:
+    path = os.environ.get("TRIAGE_BENCH_RESULTS")
+    environment = RUN.get("environment")
+    if not path or environment is None or environment.runner is None:
+        return
+    stats = environment.runner.stats  # serialize(): its stats stay as they are
+    results = {
+        "entries": [e.serialize() for e in stats.entries.values() if e.num_requests],
+        "total": stats.total.serialize(),
+        "errors": list(stats.serialize_errors().values()),
+        "seconds": (stats.total.last_request_timestamp or 0) - stats.total.start_time,
+    }
+    with open(path, "w") as out:
+        json.dump(results, out)

@@ -341,3 +341,31 @@ def test_a_second_coordinator_is_told_who_acted_first_and_keeps_their_note(
     expect(two.get_by_test_id("draft-restored")).to_have_count(0)
     first.close()
     second.close()
+
+
+def test_the_protocol_page_on_a_phone_and_the_version_of_each_turn(
+    service: LiveService, browser: Browser
+):
+    """Issue 12, item 9: the protocol as a clinician reads it, from the dashboard's menu,
+    readable on a phone; a transcript's turn links to the version it was decided under."""
+    conversation = _patient_says(service, "my eyes look kind of yellow")
+    context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True)
+    desk = watch(context.new_page())
+    page = desk.page
+    sign_in(page, service.url)
+    page.get_by_role("link", name="Protocol").click()
+    expect(page.get_by_role("heading", name="Triage protocol")).to_be_visible()
+    version = page.get_by_test_id("protocol-version").inner_text()
+    assert re.fullmatch(r"[0-9a-f]{12}", version)
+    liver = page.locator("#category-liver")
+    expect(liver).to_contain_text("urgent")
+    expect(liver).to_contain_text("Source:")
+    expect(liver.locator("td[lang=zh]").first).not_to_be_empty()  # Chinese example phrases
+    expect(page.get_by_test_id("protocol-category").first).to_contain_text("emergency")
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= 390, width
+    screenshot(page, "dashboard-protocol-phone", full_page=False)
+    page.goto(f"{service.url}/coordinator/conversations/{conversation}")
+    expect(page.get_by_test_id("turn-protocol").first).to_have_text(f"protocol {version}")
+    assert desk.errors == []
+    context.close()

@@ -515,6 +515,37 @@ async def test_reply_reaches_the_patients_widget_and_notes_are_kept(desk):
     assert await count(app, Note) == 1
 
 
+async def test_the_protocol_in_force_and_the_version_each_turn_was_decided_under(desk):
+    """Issue 12, item 9: the protocol as a clinician reads it (page and JSON), with its
+    version; every patient turn records the version it was decided under."""
+    app, http = desk
+    conversation_id, _ = await patient(http, "my eyes look kind of yellow")
+    headers = {"Authorization": f"Bearer {await api_token(app)}"}
+    shown = (await http.get("/api/coordinator/protocol", headers=headers)).json()
+    assert re.fullmatch(r"[0-9a-f]{12}", shown["version"])
+    assert shown["languages"] == ["en", "zh"]
+    liver = next(c for c in shown["categories"] if c["name"] == "liver")
+    assert liver["level"] == "urgent" and liver["stop_next_dose"] is True
+    jaundice = next(c for c in liver["concepts"] if c["name"] == "jaundice")
+    assert jaundice["examples"]["en"] and jaundice["examples"]["zh"]
+    assert all(line["source"] for line in liver["guidance"]["zh"])
+    assert liver["guidance"]["zh"][0]["text"] != liver["guidance"]["en"][0]["text"]
+    assert [c["level"] for c in shown["categories"]][0] == "emergency"  # most urgent first
+    assert any(r["category"] == "cns_infection" for r in shown["combinations"])
+    transcript = (
+        await http.get(f"/api/coordinator/conversations/{conversation_id}", headers=headers)
+    ).json()
+    turn = next(m for m in transcript["messages"] if m["role"] == "patient")
+    assert turn["protocol_version"] == shown["version"]
+    assert (await http.get("/api/coordinator/protocol")).status_code == 401
+    await signed_in_csrf(http)
+    page = (await http.get("/coordinator/protocol")).text
+    assert shown["version"] in page and 'id="category-liver"' in page
+    assert (
+        shown["version"] in (await http.get(f"/coordinator/conversations/{conversation_id}")).text
+    )
+
+
 async def test_every_read_and_change_is_audited(desk):
     app, http = desk
     conversation_id, _ = await patient(http, "I'm at my infusion and have hives everywhere")

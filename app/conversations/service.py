@@ -290,6 +290,8 @@ class ConversationService:
                 "categories": outcome.categories,
                 "conversation_level": outcome.conversation_level,
                 "unrecognised_complaint": bool(outcome.decision and outcome.decision.unrecognised),
+                # which rules decided it (the protocol page shows the current version)
+                "protocol_version": self.dialogue.triager.protocol_version,
             },
         )
         write = TurnWrite(outcome.slots, outcome.conversation_level, now, rows)

@@ -24,6 +24,7 @@ from app.coordinator.operations import (
     send_reply,
     transcript_download,
 )
+from app.coordinator.protocol_view import protocol_view
 
 router = APIRouter(
     prefix="/api/coordinator", tags=["coordinator"], responses=errors(400, 401, 403, 404, 413)
@@ -119,6 +120,14 @@ async def reply(
 ) -> dict[str, Any]:
     """A coordinator's message to the patient; their widget shows it."""
     return await send_reply(request, user, conversation_id, body.text)
+
+
+@router.get("/protocol")
+async def protocol(request: Request, user: ApiUser) -> dict[str, Any]:
+    """The protocol in force: levels, categories with concepts and example phrases,
+    combination rules, guidance and info answers per language with sources, and the
+    version every patient turn records (`protocol_version` in a transcript)."""
+    return protocol_view(request.app.state.triager)
 
 
 @router.get("/audit")

@@ -462,6 +462,7 @@ def _transcript_message(row: Message, protocol: Protocol) -> dict[str, Any]:
             symptoms=_symptoms(parse, protocol),
             infusion_window=parse.get("infusion_window"),
             unrecognised_complaint=bool(triage.get("unrecognised_complaint")),
+            protocol_version=triage.get("protocol_version"),
         )
     elif row.role == "coordinator":
         message["author"] = row.author

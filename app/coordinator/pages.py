@@ -42,6 +42,7 @@ from app.coordinator.operations import (
     send_reply,
     transcript_download,
 )
+from app.coordinator.protocol_view import protocol_view
 from app.triage.protocol import LEVELS
 from app.web import TEMPLATES_DIR
 
@@ -384,6 +385,16 @@ async def reply(request: Request, submitted: DashboardForm, conversation_id: str
     user, form = submitted
     await send_reply(request, user, conversation_id, _text(form))
     return back(sent(f"/coordinator/conversations/{conversation_id}", "reply"), "#reply")
+
+
+# ---------------------------------------------------------------------- protocol
+
+
+@router.get("/protocol", response_class=HTMLResponse)
+async def protocol_page(request: Request, user: DashboardUser) -> Response:
+    """The protocol as a clinician reads it, with the version each turn records."""
+    view = protocol_view(request.app.state.triager)
+    return page(request, "coordinator/protocol.html", user, protocol=view, active="protocol")
 
 
 # ---------------------------------------------------------------------- audit log
