@@ -345,7 +345,7 @@ async def read_alerts(database_url: str, drain_seconds: float) -> dict:
     from sqlalchemy import func, select
     from sqlalchemy.ext.asyncio import create_async_engine
 
-    from app.store.models import Alert, AlertEvent, Conversation, Message
+    from app.store.models import Alert, AlertDelivery, AlertEvent, Conversation, Message
 
     engine = create_async_engine(database_url)
     try:
@@ -376,6 +376,8 @@ async def read_alerts(database_url: str, drain_seconds: float) -> dict:
             alerts = await db.scalar(select(func.count()).select_from(Alert))
             conversations = await db.scalar(select(func.count()).select_from(Conversation))
             messages = await db.scalar(select(func.count()).select_from(Message))
+            # one claim time per delivery round of an outbox worker (both processes run one)
+            rounds = await db.scalar(select(func.count(func.distinct(AlertDelivery.attempted_at))))
             by_kind = select(AlertEvent.kind, func.count()).group_by(AlertEvent.kind)
             events = dict((await db.execute(by_kind)).all())
     finally:
@@ -389,6 +391,7 @@ async def read_alerts(database_url: str, drain_seconds: float) -> dict:
         "drain_wait_s": round(drained, 1),
         "by_severity": dict(Counter(severity for _, _, severity, _ in rows)),
         "events": events,
+        "delivery_rounds": rounds,
         "raised_to_delivered_s": _spread(raised),
         "last_change_to_delivered_s": _spread(changed),
         "conversations": conversations,
@@ -443,7 +446,10 @@ def machine() -> dict:
         ),
         platform.processor(),
     )
-    commit = version(["git", "-C", str(ROOT), "describe", "--always", "--dirty"])
+    described = subprocess.run(
+        ["git", "-C", str(ROOT), "describe", "--always", "--dirty"], capture_output=True, text=True
+    )
+    commit = described.stdout.strip() if described.returncode == 0 else "not a git checkout"
     return {
         "date": datetime.now(UTC).astimezone().isoformat(timespec="seconds"),
         "nproc": len(os.sched_getaffinity(0)),
@@ -480,8 +486,12 @@ def run(args: argparse.Namespace, stack: ExitStack) -> dict:
         _start(stack, _command("app1", port), folder / f"app{n}.log", env=env)
         for n, port in enumerate(ports, 1)
     ]
-    for port in ports:
-        _wait(lambda p=port: httpx.get(f"http://127.0.0.1:{p}/readyz").is_success, "the app")
+    for n, port in enumerate(ports, 1):
+        try:
+            _wait(lambda p=port: httpx.get(f"http://127.0.0.1:{p}/readyz").is_success, "app")
+        except RuntimeError:
+            tail = (folder / f"app{n}.log").read_text(errors="replace")[-3000:]
+            raise RuntimeError(f"app{n} did not start; its log ends:\n{tail}") from None
 
     proxy_port = free_port()
     (folder / "nginx.conf").write_text(nginx_conf(ports, proxy_port, folder))
@@ -535,6 +545,9 @@ def run(args: argparse.Namespace, stack: ExitStack) -> dict:
         for name in groups
     }
     results["cores_used"] = {name: round(v, 2) for name, v in sampler.cores_used.items()}
+    app_cpu = sum(sampler.cores_used[f"app{n}"] for n in range(1, args.processes + 1))
+    total = results["requests"]["overall"]
+    results["app_cpu_ms_per_request"] = round(app_cpu * 1000 / max(total["per_s"], 0.1), 1)
     results["machine_cpu_percent"] = sampler.machine_cpu_percent
     # Whatever else ran on the machine meanwhile (its busy cores not used by the set-up).
     busy = sampler.machine_cpu_percent / 100 * psutil.cpu_count()
@@ -585,7 +598,8 @@ def report(results: dict) -> str:
         "",
         f"alerts: {a['alerts']} ({a['by_severity']}), events {a['events']}; delivered "
         f"{a['delivered']}, undelivered {a['undelivered']} (waited {a['drain_wait_s']} s after "
-        f"the load); webhook POSTs {a['webhook_posts']} (receiver {a['receiver_ms']} ms each)",
+        f"the load); webhook POSTs {a['webhook_posts']} in {a['delivery_rounds']} rounds (receiver "
+        f"{a['receiver_ms']} ms each)",
         f"alert delay raised -> delivered (s): {raised}",
         *([f"alert delay last change -> delivered (s): {changed}"] if changed != raised else []),
         f"stored: {a['conversations']} conversations, {a['messages']} messages",
@@ -594,6 +608,7 @@ def report(results: dict) -> str:
         + ", ".join(f"{n} {v['start']} -> {v['peak']}" for n, v in results["rss_mib"].items()),
         f"CPU cores used (machine {results['machine_cpu_percent']}% busy): "
         + ", ".join(f"{n} {v}" for n, v in results["cores_used"].items()),
+        f"app CPU per request: {results['app_cpu_ms_per_request']} ms",
     ]
     return "\n".join(lines)
 

@@ -369,3 +369,33 @@ def test_the_protocol_page_on_a_phone_and_the_version_of_each_turn(
     expect(page.get_by_test_id("turn-protocol").first).to_have_text(f"protocol {version}")
     assert desk.errors == []
     context.close()
+
+
+def test_review_and_tags_like_rasa_x(service: LiveService, browser: Browser):
+    """Issue 12, item 7: a turn the bot did not understand puts the conversation in
+    "needs review"; the coordinator finds it with the list's filter, tags it (choosing
+    from the tags in use) and marks it reviewed."""
+    conversation = _patient_says(service, "flibber wobble snorkel zazz")
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    desk = watch(context.new_page())
+    page = desk.page
+    sign_in(page, service.url)
+    page.get_by_role("link", name="Conversations").click()
+    page.get_by_label("Review").select_option("needs_review")
+    page.get_by_role("button", name="Filter").click()
+    listed = page.get_by_test_id("conversation-list")
+    expect(listed).to_contain_text("needs review")
+    listed.get_by_role("link", name=conversation[:8]).click()
+    expect(page.get_by_test_id("turn-needs-review").first).to_have_text("not understood")
+    page.get_by_test_id("tags-input").fill("new phrase, Nonsense")
+    page.get_by_role("button", name="Save tags").click()
+    expect(page.get_by_test_id("tags")).to_contain_text("new phrase")
+    page.get_by_role("button", name="Mark reviewed").click()
+    expect(page.get_by_test_id("review-status")).to_contain_text("Reviewed by alice")
+    expect(page.get_by_role("button", name="Mark not reviewed")).to_be_visible()
+    page.get_by_test_id("tags").get_by_role("link", name="Nonsense").click()
+    expect(page.get_by_test_id("conversation-list")).to_contain_text(conversation[:8])
+    expect(page.get_by_label("Tag")).to_have_value("Nonsense")
+    screenshot(page, "dashboard-review-tags")
+    assert desk.errors == []
+    context.close()

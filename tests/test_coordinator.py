@@ -797,3 +797,98 @@ async def test_guesses_spread_over_addresses_lock_only_unknown_browsers(desk):
         assert (await sign_in(stranger)).status_code == 429
     http.cookies.delete("triage_coordinator")  # signed out; the device cookie stays
     assert (await sign_in(http)).status_code == 303
+
+
+# ---------------------------------------------------------------------- review and tags
+
+
+async def test_review_tags_and_their_filters(desk):
+    """Issue 12, item 7: a turn the NLU did not understand (or the safety net raised)
+    marks its conversation "needs review" until a coordinator reviews it; tags are free
+    text with a list of the ones in use; the list filters by review, tag, category,
+    intent, channel and language. Every change is audited."""
+    app, http = desk
+    headers = {"Authorization": f"Bearer {await api_token(app)}"}
+    puzzling, patient_headers = await patient(http, "blah blah qwerty zxcv")
+    yellow, _ = await patient(http, "my eyes look kind of yellow")
+
+    async def ids(**params) -> set[str]:
+        response = await http.get("/api/coordinator/conversations", params=params, headers=headers)
+        assert response.status_code == 200, response.text
+        return {item["id"] for item in response.json()["items"]}
+
+    assert await ids(review="needs_review") == {puzzling}
+    assert await ids(review="not_reviewed") == {puzzling, yellow}
+    base = f"/api/coordinator/conversations/{puzzling}"
+    turn = next(
+        m
+        for m in (await http.get(base, headers=headers)).json()["messages"]
+        if m["role"] == "patient"
+    )
+    assert turn["needs_review"] == "not_understood"
+
+    reviewed = (await http.post(f"{base}/review", json={}, headers=headers)).json()
+    assert reviewed["needs_review"] is False and reviewed["reviewed_by"] == "alice"
+    assert await ids(review="needs_review") == set()
+    assert await ids(review="reviewed") == {puzzling}
+    again = await http.post(  # a new puzzling turn after the review asks for another look
+        f"/api/conversations/{puzzling}/messages",
+        json={"text": "qwerty asdf zxcv"},
+        headers=patient_headers,
+    )
+    assert again.status_code == 200
+    assert await ids(review="needs_review") == {puzzling}
+    assert await ids(review="reviewed") == {puzzling}  # reviewed before, but look again
+
+    tagged = await http.put(
+        f"{base}/tags",
+        json={"tags": ["Wrong timing", "wrong  timing", " new phrase "]},
+        headers=headers,
+    )
+    assert tagged.json() == {"tags": ["new phrase", "Wrong timing"]}
+    await http.put(
+        f"/api/coordinator/conversations/{yellow}/tags",
+        json={"tags": ["new phrase"]},
+        headers=headers,
+    )
+    used = (await http.get("/api/coordinator/tags", headers=headers)).json()["tags"]
+    assert used == [
+        {"tag": "new phrase", "conversations": 2},
+        {"tag": "Wrong timing", "conversations": 1},
+    ]
+    assert await ids(tag="Wrong timing") == {puzzling}
+    for bad in (["x" * 41], ["a,b"], [f"t{n}" for n in range(11)], ["bell\x07"]):
+        response = await http.put(f"{base}/tags", json={"tags": bad}, headers=headers)
+        assert response.status_code == 422, bad
+    assert (
+        await http.put(
+            "/api/coordinator/conversations/nope/tags", json={"tags": ["a"]}, headers=headers
+        )
+    ).status_code == 404
+    assert (
+        await http.post("/api/coordinator/conversations/nope/review", headers=headers)
+    ).status_code == 404
+
+    assert await ids(category="liver") == {yellow}
+    assert await ids(intent="report_symptom") == {yellow}
+    assert await ids(channel="widget", lang="en") == {puzzling, yellow}
+    assert await ids(channel="rest") == set()
+    for bad in ({"category": "Liver;"}, {"review": "maybe"}, {"lang": "english"}):
+        response = await http.get("/api/coordinator/conversations", params=bad, headers=headers)
+        assert response.status_code == 422, bad
+
+    entries = (await http.get("/api/coordinator/audit", headers=headers)).json()["entries"]
+    actions = {entry["action"] for entry in entries}
+    assert {"review", "tag"} <= actions
+
+    await signed_in_csrf(http)
+    listing = (await http.get("/coordinator/conversations", params={"tag": "new phrase"})).text
+    assert puzzling[:8] in listing and yellow[:8] in listing
+    page = (await http.get(f"/coordinator/conversations/{puzzling}")).text
+    assert "Reviewed by alice" in page and "Wrong timing" in page and "needs review" in page
+    csrf = csrf_of(await http.get(f"/coordinator/conversations/{puzzling}"))
+    done = await http.post(
+        f"/coordinator/conversations/{puzzling}/review", data={"csrf_token": csrf, "reviewed": "1"}
+    )
+    assert done.status_code == 303
+    assert await ids(review="needs_review") == set()

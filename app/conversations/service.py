@@ -63,6 +63,20 @@ def remember(cache: dict[str, V], key: str, value: V) -> None:
     cache[key] = value
 
 
+def needs_review(outcome: TurnOutcome) -> str | None:
+    """Why a coordinator should look at this turn: the red-flag safety net raised its
+    level ("safety_net"), or the NLU did not understand it ("not_understood": no intent,
+    or a complaint with no sign it knows); None for an ordinary turn."""
+    decision = outcome.decision
+    if decision is None:  # a button press or a restart: nothing was read
+        return None
+    if decision.result is not None and decision.result.safety_net:
+        return "safety_net"
+    if decision.intent == "nlu_fallback" or decision.unrecognised:
+        return "not_understood"
+    return None
+
+
 def now_utc() -> datetime:
     return datetime.now(UTC)
 
@@ -283,6 +297,7 @@ class ConversationService:
         )
         for row in rows:  # the turn's level on each of its messages
             row["level"] = outcome.level
+        review = needs_review(outcome)
         rows[0].update(
             parse=outcome.parse,
             triage={
@@ -290,11 +305,13 @@ class ConversationService:
                 "categories": outcome.categories,
                 "conversation_level": outcome.conversation_level,
                 "unrecognised_complaint": bool(outcome.decision and outcome.decision.unrecognised),
+                "safety_net": review == "safety_net",
+                "needs_review": review,
                 # which rules decided it (the protocol page shows the current version)
                 "protocol_version": self.dialogue.triager.protocol_version,
             },
         )
-        write = TurnWrite(outcome.slots, outcome.conversation_level, now, rows)
+        write = TurnWrite(outcome.slots, outcome.conversation_level, now, rows, bool(review))
         patient_id = turn_store.save_turn(connection, start, write)
         alert_id = self._apply_alert(connection, start.conversation_id, outcome, patient_id, now)
         stored = [_public(row) for row in rows[1:]]

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, insert, select, update
+from sqlalchemy import Connection, bindparam, insert, or_, select, update
 
 from app.alerts.rules import ACTIVE, AlertChange, OpenAlert
 from app.store.models import Alert, AlertEvent, Conversation, Message
@@ -53,6 +53,9 @@ class TurnWrite:
     level: str
     at: datetime
     rows: list[dict[str, Any]]  # messages, the patient's first (see `message_rows`)
+    # The safety net raised this turn or the NLU did not understand it: a coordinator
+    # should look (the flag stays until the conversation is marked reviewed).
+    needs_review: bool = False
 
 
 _READ = select(
@@ -76,6 +79,7 @@ _SAVE = (
         last_activity_at=bindparam("at"),
         message_count=bindparam("message_count"),
         version=bindparam("version"),
+        needs_review=or_(conversations.c.needs_review, bindparam("needs_review")),
     )
 )
 
@@ -129,6 +133,7 @@ def save_turn(connection: Connection, start: TurnStart, write: TurnWrite) -> int
             "at": write.at,
             "message_count": start.message_count + len(write.rows),
             "version": start.version + 1,
+            "needs_review": write.needs_review,
         },
     )
     if changed.rowcount != 1:

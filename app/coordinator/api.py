@@ -15,13 +15,17 @@ from app.coordinator.operations import (
     AlertChange,
     AlertId,
     ListQuery,
+    ReviewBody,
+    TagsBody,
     TextBody,
     change_alert,
     export_list,
     fixture_download,
     read_transcript,
+    review_conversation,
     save_note,
     send_reply,
+    tag_conversation,
     transcript_download,
 )
 from app.coordinator.protocol_view import protocol_view
@@ -120,6 +124,31 @@ async def reply(
 ) -> dict[str, Any]:
     """A coordinator's message to the patient; their widget shows it."""
     return await send_reply(request, user, conversation_id, body.text)
+
+
+@router.post("/conversations/{conversation_id}/review")
+async def review(
+    request: Request, user: ApiUser, conversation_id: str, body: ReviewBody | None = None
+) -> dict[str, Any]:
+    """Mark the conversation reviewed (`{"reviewed": false}`: not reviewed again); clears
+    `needs_review`, which a turn the safety net raised or the NLU did not understand sets."""
+    reviewed = body.reviewed if body else True
+    return await review_conversation(request, user, conversation_id, reviewed)
+
+
+@router.put("/conversations/{conversation_id}/tags")
+async def tags(
+    request: Request, user: ApiUser, conversation_id: str, body: TagsBody
+) -> dict[str, Any]:
+    """Replace the conversation's tags (free text, at most 10 of 40 characters)."""
+    return {"tags": await tag_conversation(request, user, conversation_id, body.tags)}
+
+
+@router.get("/tags")
+async def used_tags(request: Request, user: ApiUser) -> dict[str, Any]:
+    """Every tag in use, most used first (for choosing an existing one)."""
+    async with sessions(request)() as session:
+        return {"tags": await casework.used_tags(session)}
 
 
 @router.get("/protocol")

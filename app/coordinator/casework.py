@@ -17,7 +17,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.conversations.service import aware, now_utc
 from app.nlu.models import CONTEXT_FLAGS
-from app.store.models import Alert, AlertEvent, AuditEntry, Conversation, Message, Note
+from app.store.models import (
+    Alert,
+    AlertEvent,
+    AuditEntry,
+    Conversation,
+    ConversationTag,
+    Message,
+    Note,
+)
 from app.triage.protocol import Protocol
 
 AlertStatus = Literal["open", "acknowledged", "resolved"]
@@ -236,6 +244,12 @@ class ConversationFilter:
     since: date | None = None  # last activity on or after this day (UTC)
     until: date | None = None  # last activity on or before this day (UTC)
     q: str | None = None  # text written by the patient or the care team
+    review: Literal["needs_review", "reviewed", "not_reviewed"] | None = None
+    tag: str | None = None
+    category: str | None = None  # a patient turn was triaged into it
+    intent: str | None = None  # a patient turn was read as it
+    channel: Literal["widget", "rest"] | None = None
+    lang: str | None = None
     page: int = 1
     per_page: int = 25
 
@@ -247,6 +261,12 @@ class ConversationFilter:
             "since": self.since.isoformat() if self.since else None,
             "until": self.until.isoformat() if self.until else None,
             "q": self.q,
+            "review": self.review,
+            "tag": self.tag,
+            "category": self.category,
+            "intent": self.intent,
+            "channel": self.channel,
+            "lang": self.lang,
         }
         return {key: value for key, value in values.items() if value}
 
@@ -290,6 +310,41 @@ def _conditions(filters: ConversationFilter) -> list[Any]:
                 Message.text.icontains(filters.q, autoescape=True),
             )
         )
+    if filters.review == "needs_review":
+        conditions.append(Conversation.needs_review.is_(True))
+    elif filters.review == "reviewed":
+        conditions.append(Conversation.reviewed_at.is_not(None))
+    elif filters.review == "not_reviewed":
+        conditions.append(Conversation.reviewed_at.is_(None))
+    if filters.tag:
+        conditions.append(
+            exists().where(
+                ConversationTag.conversation_id == Conversation.id,
+                ConversationTag.tag == filters.tag,
+            )
+        )
+    if filters.category:
+        # The turn's categories are a JSON list; its text holds each name in quotes
+        # (names are protocol identifiers, so no name is part of another in quotes).
+        conditions.append(
+            exists().where(
+                Message.conversation_id == Conversation.id,
+                Message.role == "patient",
+                Message.triage["categories"].as_string().contains(f'"{filters.category}"'),
+            )
+        )
+    if filters.intent:
+        conditions.append(
+            exists().where(
+                Message.conversation_id == Conversation.id,
+                Message.role == "patient",
+                Message.parse["intent"]["name"].as_string() == filters.intent,
+            )
+        )
+    if filters.channel:
+        conditions.append(Conversation.channel == filters.channel)
+    if filters.lang:
+        conditions.append(Conversation.lang == filters.lang)
     return conditions
 
 
@@ -303,6 +358,13 @@ async def _alert_summary(session: AsyncSession, ids: list[str]) -> dict[str, dic
             Alert.conversation_id.in_(ids)
         )
     )
+    tags = await session.execute(
+        select(ConversationTag.conversation_id, ConversationTag.tag)
+        .where(ConversationTag.conversation_id.in_(ids))
+        .order_by(ConversationTag.tag)
+    )
+    for conversation_id, tag in tags:
+        summary[conversation_id].setdefault("tags", []).append(tag)
     for conversation_id, status, categories in rows:
         entry = summary[conversation_id]
         entry["alerts"] += 1
@@ -327,6 +389,10 @@ def _conversation_row(row: Conversation, summary: dict[str, Any]) -> dict[str, A
         "messages": row.message_count,
         "created_at": iso(row.created_at),
         "last_activity_at": iso(row.last_activity_at or row.created_at),
+        "needs_review": bool(row.needs_review),
+        "reviewed_at": iso(row.reviewed_at),
+        "reviewed_by": row.reviewed_by,
+        "tags": summary.get("tags", []),
     }
 
 
@@ -463,6 +529,7 @@ def _transcript_message(row: Message, protocol: Protocol) -> dict[str, Any]:
             infusion_window=parse.get("infusion_window"),
             unrecognised_complaint=bool(triage.get("unrecognised_complaint")),
             protocol_version=triage.get("protocol_version"),
+            needs_review=triage.get("needs_review"),
         )
     elif row.role == "coordinator":
         message["author"] = row.author
@@ -546,3 +613,70 @@ async def activity(session: AsyncSession, conversation_id: str) -> dict[str, Any
     if conversation is None:
         return None
     return {"messages": conversation.message_count, "level": conversation.level}
+
+
+# ---------------------------------------------------------------------- review and tags
+
+MAX_TAGS = 10
+TAG_CHARS = 40
+
+
+def clean_tags(raw: list[str]) -> list[str]:
+    """Tags as a coordinator means them: trimmed, inner spaces collapsed, no duplicates
+    (ignoring case), at most MAX_TAGS of at most TAG_CHARS characters each."""
+    tags: dict[str, str] = {}
+    for value in raw:
+        tag = " ".join(str(value).split())
+        if not tag:
+            continue
+        if len(tag) > TAG_CHARS or not tag.isprintable() or "," in tag:
+            raise InvalidChange(f"a tag is at most {TAG_CHARS} printable characters, no commas")
+        tags.setdefault(tag.casefold(), tag)
+    if len(tags) > MAX_TAGS:
+        raise InvalidChange(f"at most {MAX_TAGS} tags on a conversation")
+    return sorted(tags.values(), key=str.casefold)
+
+
+async def set_tags(session: AsyncSession, conversation_id: str, raw: list[str]) -> list[str]:
+    if await session.get(Conversation, conversation_id) is None:
+        raise NotFound(f"conversation {conversation_id} not found")
+    tags = clean_tags(raw)
+    await session.execute(
+        ConversationTag.__table__.delete().where(ConversationTag.conversation_id == conversation_id)
+    )
+    session.add_all(ConversationTag(conversation_id=conversation_id, tag=tag) for tag in tags)
+    await session.flush()
+    return tags
+
+
+async def used_tags(session: AsyncSession) -> list[dict[str, Any]]:
+    """Every tag in use, with how many conversations carry it (most used first)."""
+    rows = await session.execute(
+        select(ConversationTag.tag, func.count())
+        .group_by(ConversationTag.tag)
+        .order_by(func.count().desc(), ConversationTag.tag)
+    )
+    return [{"tag": tag, "conversations": count} for tag, count in rows]
+
+
+async def mark_reviewed(
+    session: AsyncSession, conversation_id: str, actor: str, reviewed: bool
+) -> dict[str, Any]:
+    """Reviewed (clears needs_review) or back to not reviewed."""
+    conversation = await session.get(Conversation, conversation_id)
+    if conversation is None:
+        raise NotFound(f"conversation {conversation_id} not found")
+    if reviewed:
+        conversation.reviewed_at = now_utc()
+        conversation.reviewed_by = actor
+        conversation.needs_review = False
+    else:
+        conversation.reviewed_at = None
+        conversation.reviewed_by = None
+    await session.flush()
+    return {
+        "id": conversation.id,
+        "needs_review": conversation.needs_review,
+        "reviewed_at": iso(conversation.reviewed_at),
+        "reviewed_by": conversation.reviewed_by,
+    }

@@ -15,6 +15,7 @@ from pydantic import (
     ConfigDict,
     Field,
     StringConstraints,
+    field_validator,
     model_validator,
 )
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -65,6 +66,12 @@ class ListQuery(BaseModel):
     since: CalendarDate | None = None
     until: CalendarDate | None = None
     q: Annotated[str | None, StringConstraints(strip_whitespace=True, max_length=200)] = None
+    review: Literal["needs_review", "reviewed", "not_reviewed"] | None = None
+    tag: Annotated[str | None, StringConstraints(strip_whitespace=True, max_length=40)] = None
+    category: Annotated[str | None, StringConstraints(pattern=r"^[a-z_]{1,40}$")] = None
+    intent: Annotated[str | None, StringConstraints(pattern=r"^[a-z_]{1,60}$")] = None
+    channel: Literal["widget", "rest"] | None = None
+    lang: Annotated[str | None, StringConstraints(pattern=r"^[a-z]{2}$")] = None
     page: int = Field(1, ge=1, le=100_000)
     per_page: int = Field(25, ge=1, le=200)
 
@@ -227,3 +234,61 @@ async def send_reply(
         raise HTTPException(
             status.HTTP_404_NOT_FOUND, f"conversation {conversation_id} not found"
         ) from None
+
+
+class ReviewBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    reviewed: bool = True
+
+
+class TagsBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    tags: list[Annotated[str, StringConstraints(max_length=200)]] = Field(max_length=50)
+
+    @field_validator("tags")
+    @classmethod
+    def _clean(cls, tags: list[str]) -> list[str]:
+        return casework.clean_tags(tags)  # its InvalidChange is a ValueError: a 422 entry
+
+
+async def review_conversation(
+    request: Request, user: SignedIn, conversation_id: str, reviewed: bool
+) -> dict[str, Any]:
+    """Mark a conversation reviewed (or not), serialised with the patient's turns."""
+
+    async def work(session: AsyncSession, conversation) -> dict[str, Any]:
+        result = await casework.mark_reviewed(session, conversation.id, user.username, reviewed)
+        await casework.audit(
+            session,
+            user.username,
+            "review" if reviewed else "unreview",
+            user.via,
+            conversation_id=conversation.id,
+        )
+        return result
+
+    try:
+        return await request.app.state.conversations.write(conversation_id, work)
+    except NoConversation as error:
+        raise not_found(error) from None
+
+
+async def tag_conversation(
+    request: Request, user: SignedIn, conversation_id: str, tags: list[str]
+) -> list[str]:
+    async with sessions(request)() as session, session.begin():
+        try:
+            saved = await casework.set_tags(session, conversation_id, tags)
+        except casework.NotFound as error:
+            raise not_found(error) from None
+        except casework.InvalidChange as error:  # the dashboard's form (the API's body is checked)
+            raise HTTPException(422, str(error)) from None
+        await casework.audit(
+            session,
+            user.username,
+            "tag",
+            user.via,
+            conversation_id=conversation_id,
+            detail=", ".join(saved) or "no tags",
+        )
+    return saved

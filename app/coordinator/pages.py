@@ -38,8 +38,10 @@ from app.coordinator.operations import (
     export_list,
     fixture_download,
     read_transcript,
+    review_conversation,
     save_note,
     send_reply,
+    tag_conversation,
     transcript_download,
 )
 from app.coordinator.protocol_view import protocol_view
@@ -328,9 +330,16 @@ async def conversations(request: Request, user: DashboardUser) -> Response:
         found=found,
         filters=filters,
         levels=LEVELS,
+        used_tags=await _used_tags(request),
+        categories=sorted(request.app.state.triager.protocol.categories),
         page_link=lambda n: "/coordinator/conversations?" + urlencode({**query, "page": n}),
         csv_link="/coordinator/conversations.csv?" + urlencode(query),
     )
+
+
+async def _used_tags(request: Request) -> list[dict[str, Any]]:
+    async with sessions(request)() as session:
+        return await casework.used_tags(session)
 
 
 @router.get("/conversations.csv")
@@ -341,7 +350,13 @@ async def conversations_csv(request: Request, user: DashboardUser) -> Response:
 @router.get("/conversations/{conversation_id}", response_class=HTMLResponse)
 async def transcript(request: Request, user: DashboardUser, conversation_id: str) -> Response:
     found = await read_transcript(request, user, conversation_id, "view_transcript")
-    return page(request, "coordinator/transcript.html", user, conversation=found)
+    return page(
+        request,
+        "coordinator/transcript.html",
+        user,
+        conversation=found,
+        used_tags=await _used_tags(request),
+    )
 
 
 @router.get("/conversations/{conversation_id}/activity")
@@ -385,6 +400,22 @@ async def reply(request: Request, submitted: DashboardForm, conversation_id: str
     user, form = submitted
     await send_reply(request, user, conversation_id, _text(form))
     return back(sent(f"/coordinator/conversations/{conversation_id}", "reply"), "#reply")
+
+
+@router.post("/conversations/{conversation_id}/review")
+async def review(request: Request, submitted: DashboardForm, conversation_id: str):
+    user, form = submitted
+    reviewed = str(form.get("reviewed") or "1") != "0"
+    await review_conversation(request, user, conversation_id, reviewed)
+    return back(f"/coordinator/conversations/{conversation_id}", "#review")
+
+
+@router.post("/conversations/{conversation_id}/tags")
+async def tags(request: Request, submitted: DashboardForm, conversation_id: str):
+    user, form = submitted
+    given = str(form.get("tags") or "").split(",")
+    await tag_conversation(request, user, conversation_id, given)
+    return back(sent(f"/coordinator/conversations/{conversation_id}", "tags"), "#review")
 
 
 # ---------------------------------------------------------------------- protocol

@@ -44,6 +44,11 @@ class Conversation(Base):
     # Every write moves it on (the ORM does so itself): patient turns commit only on the
     # version they started from, so a write that leaves it alone could be overwritten.
     version: Mapped[int] = mapped_column(Integer, nullable=False)
+    # Review (like Rasa X): a turn the safety net raised or the NLU did not understand sets
+    # needs_review; a coordinator marking the conversation reviewed clears it.
+    needs_review: Mapped[bool] = mapped_column(default=False, server_default=text("false"))
+    reviewed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    reviewed_by: Mapped[str | None] = mapped_column(String(64))
 
     messages: Mapped[list[Message]] = relationship(
         back_populates="conversation", order_by="Message.seq", cascade="all, delete-orphan"
@@ -233,6 +238,18 @@ class Note(Base):
     author: Mapped[str] = mapped_column(String(64))
     text: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class ConversationTag(Base):
+    """A coordinator's free-text label on a conversation ("wrong timing", "new phrase")."""
+
+    __tablename__ = "conversation_tags"
+    __table_args__ = (Index("ix_conversation_tags_tag", "tag"),)
+
+    conversation_id: Mapped[str] = mapped_column(
+        ForeignKey("conversations.id", ondelete="CASCADE"), primary_key=True
+    )
+    tag: Mapped[str] = mapped_column(String(40), primary_key=True)
 
 
 class AuditEntry(Base):
