@@ -64,6 +64,7 @@ def seed(sync_url: str) -> str:
                 "created_at": started,
                 "last_activity_at": started + timedelta(minutes=5),
                 "version": 1,
+                "needs_review": n % 20 == 0,
             }
         )
         for seq in range(1, MESSAGES_PER_CONVERSATION + 1):
@@ -75,6 +76,13 @@ def seed(sync_url: str) -> str:
                     "role": "patient" if patient else "bot",
                     "text": rng.choice(PATIENT_TEXTS) if patient else "Thank you for telling me.",
                     "level": level if patient else None,
+                    "triage": {
+                        "level": level,
+                        "categories": ["liver"] if level in ("urgent", "emergency") else [],
+                        "needs_review": "not_understood" if rng.random() < 0.05 else None,
+                    }
+                    if patient
+                    else None,
                     "created_at": started + timedelta(seconds=seq),
                 }
             )
@@ -143,7 +151,13 @@ def main() -> None:
         "conversations, alert_status=open": "/api/coordinator/conversations?alert_status=open",
         "conversations, text search": "/api/coordinator/conversations?q=yellow",
         "CSV export, alert_status=open": "/api/coordinator/conversations.csv?alert_status=open",
+        "conversations, review=needs_review": "/api/coordinator/conversations?review=needs_review",
+        "conversations, category=liver": "/api/coordinator/conversations?category=liver",
         "transcript": f"/api/coordinator/conversations/{conversation_id}",
+        "insight, last 30 days": "/api/coordinator/insight",
+        "insight, 90 days": (
+            f"/api/coordinator/insight?since={(datetime.now(UTC) - timedelta(days=89)).date()}"
+        ),
     }
     try:
         with httpx.Client(

@@ -399,3 +399,28 @@ def test_review_and_tags_like_rasa_x(service: LiveService, browser: Browser):
     screenshot(page, "dashboard-review-tags")
     assert desk.errors == []
     context.close()
+
+
+def test_the_insight_page_draws_real_data(service: LiveService, browser: Browser):
+    """Issue 12, item 8: the charts are drawn from this service's own alerts and messages
+    (server-side SVG, allowed by the dashboard's CSP: no console error)."""
+    _patient_says(service, "I'm at my infusion and have hives everywhere")
+    context = browser.new_context(viewport={"width": 1280, "height": 1000})
+    desk = watch(context.new_page())
+    page = desk.page
+    sign_in(page, service.url)
+    page.get_by_role("link", name="Insight").click()
+    charts = page.get_by_test_id("insight-charts")
+    expect(charts.locator("svg")).to_have_count(4)
+    expect(
+        charts.get_by_role("img", name="Alerts per day by severity")
+        .locator("rect[fill='#b00020']")
+        .first
+    ).to_be_attached()
+    expect(page.get_by_test_id("insight-categories")).to_contain_text("infusion_reaction")
+    with page.expect_download() as download:
+        page.get_by_test_id("insight-csv").click()
+    assert download.value.suggested_filename.startswith("insight-")
+    screenshot(page, "dashboard-insight", full_page=True)
+    assert desk.errors == []
+    context.close()

@@ -892,3 +892,81 @@ async def test_review_tags_and_their_filters(desk):
     )
     assert done.status_code == 303
     assert await ids(review="needs_review") == set()
+
+
+# ---------------------------------------------------------------------- insight
+
+
+async def test_insight_counts_alerts_turns_and_handling_times(desk):
+    """Issue 12, item 8: per-day alerts by severity and turns by level, the share not
+    understood, per-week time to acknowledge and resolve, categories alerted; the same
+    figures as CSV; a chosen range, refused when backwards or too long."""
+    app, http = desk
+    headers = {"Authorization": f"Bearer {await api_token(app)}"}
+    await patient(http, "I'm at my infusion and have hives everywhere")
+    await patient(http, "my eyes look kind of yellow", "flibber wobble snorkel")
+    await patient(http, "a bit tired today")
+    await http.post("/api/coordinator/alerts/1/acknowledge", json={}, headers=headers)
+    await http.post("/api/coordinator/alerts/1/resolve", json={}, headers=headers)
+
+    response = await http.get("/api/coordinator/insight", headers=headers)
+    assert response.status_code == 200, response.text
+    data = response.json()
+    assert len(data["days"]) == 30  # the last 30 days by default
+    today = data["days"][-1]
+    assert today["day"] == data["until"]
+    assert today["alerts"] == {"critical": 1, "high": 1, "normal": 0}
+    assert today["turns"]["emergency"] == 1 and today["turns"]["urgent"] >= 1
+    assert today["turns"]["routine"] >= 1
+    assert today["not_understood"] == 1
+    assert today["not_understood_rate"] == round(1 / sum(today["turns"].values()), 4)
+    assert sum(day["alerts"]["critical"] for day in data["days"]) == 1
+    week = data["weeks"][-1]
+    assert week["alerts"] == 2
+    assert week["acknowledge_minutes_median"] is not None and week["acknowledge_minutes_median"] < 5
+    assert week["resolve_minutes_p90"] is not None
+    assert data["categories"] == {"infusion_reaction": 1, "liver": 1}
+
+    exported = await http.get("/api/coordinator/insight.csv", headers=headers)
+    assert exported.headers["content-type"].startswith("text/csv")
+    rows = list(csv.reader(io.StringIO(exported.text)))
+    assert rows[0] == ["series", "period", "key", "value"]
+    assert ["alerts", data["until"], "critical", "1"] in rows
+    assert ["categories_alerted", f"{data['since']}..{data['until']}", "liver", "1"] in rows
+
+    one_day = await http.get(
+        "/api/coordinator/insight",
+        params={"since": data["until"], "until": data["until"]},
+        headers=headers,
+    )
+    assert [d["day"] for d in one_day.json()["days"]] == [data["until"]]
+    for bad in (
+        {"since": "2026-12-03", "until": "2026-12-01"},
+        {"since": "2020-01-01", "until": "2026-01-01"},
+        {"since": "yesterday"},
+    ):
+        refused = await http.get("/api/coordinator/insight", params=bad, headers=headers)
+        assert refused.status_code == 422, bad
+
+    await signed_in_csrf(http)
+    page = (await http.get("/coordinator/insight")).text
+    assert page.count("<svg") == 4 and "infusion_reaction" in page
+    assert "<style" not in page and "<script" not in page.split("</head>")[1]  # CSP-safe
+
+
+async def test_insight_and_review_filters_on_both_databases(triager, database_url):
+    """The day grouping and the JSON reads behind insight and the list's filters work on
+    PostgreSQL as on SQLite."""
+    async with running_app(triager, database_url) as (app, http):
+        await add_coordinator(app)
+        headers = {"Authorization": f"Bearer {await api_token(app)}"}
+        await patient(http, "my eyes look kind of yellow", "flibber wobble snorkel")
+        data = (await http.get("/api/coordinator/insight", headers=headers)).json()
+        assert data["days"][-1]["turns"]["urgent"] >= 1
+        assert data["days"][-1]["not_understood"] == 1
+        listed = await http.get(
+            "/api/coordinator/conversations",
+            params={"category": "liver", "intent": "report_symptom", "review": "needs_review"},
+            headers=headers,
+        )
+        assert listed.json()["total"] == 1

@@ -9,11 +9,13 @@ from fastapi import APIRouter, Query, Request, status
 from fastapi.responses import Response
 
 from app.api.schemas import errors
+from app.conversations.service import now_utc
 from app.coordinator import casework
 from app.coordinator.auth import ApiUser, sessions
 from app.coordinator.operations import (
     AlertChange,
     AlertId,
+    InsightQuery,
     ListQuery,
     ReviewBody,
     TagsBody,
@@ -21,6 +23,8 @@ from app.coordinator.operations import (
     change_alert,
     export_list,
     fixture_download,
+    insight_download,
+    read_insight,
     read_transcript,
     review_conversation,
     save_note,
@@ -149,6 +153,27 @@ async def used_tags(request: Request, user: ApiUser) -> dict[str, Any]:
     """Every tag in use, most used first (for choosing an existing one)."""
     async with sessions(request)() as session:
         return {"tags": await casework.used_tags(session)}
+
+
+@router.get("/insight")
+async def insight(
+    request: Request, user: ApiUser, query: Annotated[InsightQuery, Query()]
+) -> dict[str, Any]:
+    """Per day: alerts by severity, patient turns by level, turns not understood (and
+    their share); per week: alerts and time to acknowledge and resolve (median, 90th
+    percentile, minutes); the categories alerted. Default range: the last 30 days (UTC)."""
+    return await read_insight(request, user, query.to_range(now_utc().date()))
+
+
+@router.get(
+    "/insight.csv",
+    response_class=Response,
+    responses={200: {"description": "The figures as CSV.", "content": {"text/csv": {}}}},
+)
+async def insight_csv(
+    request: Request, user: ApiUser, query: Annotated[InsightQuery, Query()]
+) -> Response:
+    return insight_download(await read_insight(request, user, query.to_range(now_utc().date())))
 
 
 @router.get("/protocol")

@@ -4,7 +4,7 @@ read or change as one function, so the two front doors cannot drift apart."""
 from __future__ import annotations
 
 import re
-from datetime import date
+from datetime import date, timedelta
 from typing import Annotated, Any, Literal
 
 from fastapi import HTTPException, Path, Request, status
@@ -21,7 +21,7 @@ from pydantic import (
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.conversations.service import ConversationNotFound as NoConversation
-from app.coordinator import casework
+from app.coordinator import casework, insight
 from app.coordinator.accounts import SignedIn
 from app.coordinator.auth import sessions
 from app.replay.transcripts import ConversationNotFound, export_fixture
@@ -292,3 +292,44 @@ async def tag_conversation(
             detail=", ".join(saved) or "no tags",
         )
     return saved
+
+
+class InsightQuery(BaseModel):
+    """The insight page's date range (UTC days): the last 30 days unless given."""
+
+    model_config = ConfigDict(extra="forbid")
+    since: CalendarDate | None = None
+    until: CalendarDate | None = None
+
+    def to_range(self, today: date) -> insight.Range:
+        until = self.until or today
+        since = self.since or until - timedelta(days=29)
+        if since > until:
+            raise HTTPException(
+                422, f"the From date ({since}) is after the To date ({until}): nothing could match"
+            )
+        if (until - since).days >= insight.MAX_DAYS:
+            raise HTTPException(422, f"at most {insight.MAX_DAYS} days at a time")
+        return insight.Range(since, until)
+
+
+async def read_insight(request: Request, user: SignedIn, period: insight.Range) -> dict[str, Any]:
+    async with sessions(request)() as session, session.begin():
+        data = await insight.insight(session, period)
+        await casework.audit(
+            session,
+            user.username,
+            "view_insight",
+            user.via,
+            detail=f"{period.since}..{period.until}",
+        )
+    return data
+
+
+def insight_download(data: dict[str, Any]) -> Response:
+    name = f"insight-{data['since']}-{data['until']}.csv"
+    return Response(
+        insight.insight_csv(data),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )

@@ -29,14 +29,18 @@ from app.coordinator.auth import (
     session_lifetime,
     sessions,
 )
+from app.coordinator.charts import insight_charts
 from app.coordinator.operations import (
     AlertChange,
     AlertId,
+    InsightQuery,
     ListQuery,
     TextBody,
     change_alert,
     export_list,
     fixture_download,
+    insight_download,
+    read_insight,
     read_transcript,
     review_conversation,
     save_note,
@@ -416,6 +420,42 @@ async def tags(request: Request, submitted: DashboardForm, conversation_id: str)
     given = str(form.get("tags") or "").split(",")
     await tag_conversation(request, user, conversation_id, given)
     return back(sent(f"/coordinator/conversations/{conversation_id}", "tags"), "#review")
+
+
+# ---------------------------------------------------------------------- insight
+
+
+def _insight_query(request: Request) -> InsightQuery:
+    raw = {key: value for key, value in request.query_params.items() if value != ""}
+    try:
+        return InsightQuery(**raw)
+    except ValidationError as error:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in error.errors()
+        )
+        raise HTTPException(422, problems) from None
+
+
+@router.get("/insight", response_class=HTMLResponse)
+async def insight_page(request: Request, user: DashboardUser) -> Response:
+    period = _insight_query(request).to_range(now_utc().date())
+    data = await read_insight(request, user, period)
+    return page(
+        request,
+        "coordinator/insight.html",
+        user,
+        active="insight",
+        data=data,
+        charts=insight_charts(data),
+        csv_link="/coordinator/insight.csv?"
+        + urlencode({"since": data["since"], "until": data["until"]}),
+    )
+
+
+@router.get("/insight.csv")
+async def insight_csv(request: Request, user: DashboardUser) -> Response:
+    period = _insight_query(request).to_range(now_utc().date())
+    return insight_download(await read_insight(request, user, period))
 
 
 # ---------------------------------------------------------------------- protocol
