@@ -84,9 +84,12 @@ def coordinator_add(
     password_stdin: Annotated[
         bool, typer.Option("--password-stdin", help="Read the password from standard input.")
     ] = False,
+    admin: Annotated[
+        bool, typer.Option("--admin", help="Also manages the accounts in the dashboard.")
+    ] = False,
 ) -> None:
     """Create a coordinator who can sign in to the dashboard (password: 12+ characters)."""
-    from app.coordinator.accounts import add_coordinator, check_new_account
+    from app.coordinator.accounts import ADMIN, add_coordinator, check_new_account
 
     password = _read_password(password_stdin)
     try:
@@ -94,8 +97,21 @@ def coordinator_add(
     except ValueError as error:
         err.print(f"[red]error:[/red] {error}")
         raise typer.Exit(2) from None
-    _account_change(lambda session: add_coordinator(session, username, password))
-    typer.echo(f"coordinator {username} added; sign in at /coordinator")
+    role = ADMIN if admin else "coordinator"
+    _account_change(lambda session: add_coordinator(session, username, password, role))
+    typer.echo(f"{'admin' if admin else 'coordinator'} {username} added; sign in at /coordinator")
+
+
+@coordinator.command("role")
+def coordinator_role(
+    username: Annotated[str, typer.Argument(help="An existing coordinator.")],
+    role: Annotated[str, typer.Argument(help="coordinator or admin")],
+) -> None:
+    """Make a coordinator an admin (who manages the accounts in the dashboard), or not."""
+    from app.coordinator.accounts import set_role
+
+    _account_change(lambda session: set_role(session, username, role))
+    typer.echo(f"{username} is now {role}")
 
 
 @coordinator.command("password")

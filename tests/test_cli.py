@@ -169,6 +169,14 @@ def test_coordinator_accounts_and_tokens(tmp_path):
     assert changed.returncode == 0, changed.stderr
     # A new password revokes the API tokens made with the old one (issue 12, item 10).
     assert sqlite3.connect(database).execute(tokens).fetchone() == (0,)
+    promoted = coordinator("role", "alice", "admin")
+    assert promoted.returncode == 0, promoted.stderr
+    roles = "select role from coordinators where username = 'alice'"
+    assert sqlite3.connect(database).execute(roles).fetchone() == ("admin",)
+    last = coordinator("role", "alice", "coordinator")
+    assert last.returncode == 2 and "last active admin" in last.stderr
+    unknown_role = coordinator("role", "alice", "boss")
+    assert unknown_role.returncode == 2 and "role must be one of" in unknown_role.stderr
 
 
 def test_leave_one_set_out_scores_each_set_with_a_net_that_never_saw_it(tmp_path, triager):

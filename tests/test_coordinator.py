@@ -970,3 +970,81 @@ async def test_insight_and_review_filters_on_both_databases(triager, database_ur
             headers=headers,
         )
         assert listed.json()["total"] == 1
+
+
+# ---------------------------------------------------------------------- accounts
+
+
+async def test_an_admin_manages_accounts_in_the_dashboard(desk, tmp_path):
+    """Issue 12, item 10: roles; only an admin sees the accounts page; adding, disabling
+    (signed out at once), enabling, resetting a password (old one refused, API tokens
+    revoked) and changing a role, each audited; no admin can lock the clinic out."""
+    app, http = desk
+    async with app.state.conversations.sessionmaker() as session, session.begin():
+        await accounts.add_coordinator(session, "root", PASSWORD, "admin")
+    await signed_in_csrf(http)  # alice: a coordinator
+    assert (await http.get("/coordinator/accounts")).status_code == 403
+    assert "Accounts</a>" not in (await http.get("/coordinator")).text
+
+    admin = httpx.AsyncClient(transport=http._transport, base_url=http.base_url)
+    assert (await sign_in(admin, "root")).status_code == 303
+    page = await admin.get("/coordinator/accounts")
+    assert page.status_code == 200 and "alice" in page.text and "Accounts</a>" in page.text
+    csrf = csrf_of(page)
+
+    added = await admin.post(
+        "/coordinator/accounts",
+        data={"csrf_token": csrf, "username": "bob", "password": "bob's long password"},
+    )
+    assert added.status_code == 303
+    short = await admin.post(
+        "/coordinator/accounts", data={"csrf_token": csrf, "username": "eve", "password": "short"}
+    )
+    assert short.status_code == 422 and "at least 12 characters" in short.text
+    bob = httpx.AsyncClient(transport=http._transport, base_url=http.base_url)
+    assert (await sign_in(bob, "bob", "bob's long password")).status_code == 303
+    bob_token = await api_token(app, "bob")
+
+    disabled = await admin.post(
+        "/coordinator/accounts/bob/active", data={"csrf_token": csrf, "active": "0"}
+    )
+    assert disabled.status_code == 303
+    assert (await bob.get("/coordinator")).status_code == 303  # signed out at once
+    assert (await sign_in(bob, "bob", "bob's long password")).status_code == 401
+    await admin.post("/coordinator/accounts/bob/active", data={"csrf_token": csrf, "active": "1"})
+    assert (await sign_in(bob, "bob", "bob's long password")).status_code == 303
+    bob_token = await api_token(app, "bob")
+    reset = await admin.post(
+        "/coordinator/accounts/bob/password",
+        data={"csrf_token": csrf, "password": "a brand new password"},
+    )
+    assert reset.status_code == 303
+    assert (await bob.get("/coordinator")).status_code == 303
+    assert (
+        await http.get("/api/coordinator/me", headers={"Authorization": f"Bearer {bob_token}"})
+    ).status_code == 401
+    assert (await sign_in(bob, "bob", "bob's long password")).status_code == 401
+    assert (await sign_in(bob, "bob", "a brand new password")).status_code == 303
+
+    myself = await admin.post(
+        "/coordinator/accounts/root/active", data={"csrf_token": csrf, "active": "0"}
+    )
+    assert myself.status_code == 422 and "your own account" in myself.text
+    last = await admin.post(
+        "/coordinator/accounts/root/role", data={"csrf_token": csrf, "role": "coordinator"}
+    )
+    assert last.status_code == 422 and "last active admin" in last.text
+    await admin.post("/coordinator/accounts/bob/role", data={"csrf_token": csrf, "role": "admin"})
+    assert (await bob.get("/coordinator/accounts")).status_code == 200  # bob is an admin now
+
+    entries = (await admin.get("/coordinator/audit")).text
+    for action in (
+        "account_add",
+        "account_disable",
+        "account_enable",
+        "account_reset_password",
+        "account_role_admin",
+    ):
+        assert action in entries, action
+    await admin.aclose()
+    await bob.aclose()

@@ -11,6 +11,7 @@ import re
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from pwdlib import PasswordHash
 from sqlalchemy import ColumnElement, delete, func, select
@@ -45,6 +46,11 @@ class SignedIn:
     coordinator_id: int
     csrf_token: str | None  # None for API-token requests (no cookies, no CSRF)
     via: str  # "dashboard" or "api"
+    role: str = "coordinator"
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == ADMIN
 
 
 def check_new_account(username: str, password: str) -> None:
@@ -56,8 +62,11 @@ def check_new_account(username: str, password: str) -> None:
         raise AccountError(f"password must be at least {MIN_PASSWORD_LENGTH} characters")
 
 
-async def add_coordinator(session: AsyncSession, username: str, password: str) -> Coordinator:
+async def add_coordinator(
+    session: AsyncSession, username: str, password: str, role: str = "coordinator"
+) -> Coordinator:
     check_new_account(username, password)
+    check_role(role)
     exists = await session.scalar(select(Coordinator.id).where(Coordinator.username == username))
     if exists is not None:
         raise AccountError(f"coordinator {username!r} already exists")
@@ -65,6 +74,7 @@ async def add_coordinator(session: AsyncSession, username: str, password: str) -
         username=username,
         password_hash=password_hash.hash(password),
         active=True,
+        role=role,
         created_at=now_utc(),
     )
     session.add(coordinator)
@@ -80,13 +90,83 @@ async def set_password(session: AsyncSession, username: str, password: str) -> N
     coordinator.password_hash = password_hash.hash(password)
     # A new password signs every browser out, revokes every API token (a leaked password
     # may have minted them) and no browser is trusted any more.
-    await session.execute(
-        delete(CoordinatorSession).where(CoordinatorSession.coordinator_id == coordinator.id)
-    )
-    await session.execute(delete(ApiToken).where(ApiToken.coordinator_id == coordinator.id))
+    await _signed_out(session, coordinator)
     await session.execute(
         delete(TrustedDevice).where(TrustedDevice.coordinator_id == coordinator.id)
     )
+
+
+ADMIN = "admin"
+ROLES = ("coordinator", ADMIN)
+
+
+def check_role(role: str) -> None:
+    if role not in ROLES:
+        raise AccountError(f"role must be one of {', '.join(ROLES)}")
+
+
+async def _signed_out(session: AsyncSession, coordinator: Coordinator) -> None:
+    """Every browser session and API token of the account ends."""
+    for table in (CoordinatorSession, ApiToken):
+        await session.execute(delete(table).where(table.coordinator_id == coordinator.id))
+
+
+async def list_coordinators(session: AsyncSession) -> list[dict[str, Any]]:
+    rows = await session.scalars(select(Coordinator).order_by(Coordinator.username))
+    return [
+        {
+            "username": row.username,
+            "role": row.role,
+            "active": row.active,
+            "created_at": aware(row.created_at).isoformat() if row.created_at else None,
+        }
+        for row in rows
+    ]
+
+
+async def _existing(session: AsyncSession, username: str) -> Coordinator:
+    coordinator = await _by_name(session, username)
+    if coordinator is None:
+        raise AccountError(f"no coordinator {username!r}")
+    return coordinator
+
+
+async def _other_admins(session: AsyncSession, coordinator: Coordinator) -> int:
+    return (
+        await session.scalar(
+            select(func.count())
+            .select_from(Coordinator)
+            .where(
+                Coordinator.role == ADMIN,
+                Coordinator.active.is_(True),
+                Coordinator.id != coordinator.id,
+            )
+        )
+        or 0
+    )
+
+
+async def set_active(session: AsyncSession, username: str, active: bool) -> None:
+    """Disable (signed out everywhere, cannot sign in) or enable an account; the last
+    active admin cannot be disabled, so someone can always manage the accounts."""
+    coordinator = await _existing(session, username)
+    if not active and coordinator.role == ADMIN and not await _other_admins(session, coordinator):
+        raise AccountError("the last active admin cannot be disabled")
+    coordinator.active = active
+    if not active:
+        await _signed_out(session, coordinator)
+
+
+async def set_role(session: AsyncSession, username: str, role: str) -> None:
+    check_role(role)
+    coordinator = await _existing(session, username)
+    if (
+        role != ADMIN
+        and coordinator.role == ADMIN
+        and not await _other_admins(session, coordinator)
+    ):
+        raise AccountError("the last active admin cannot stop being one")
+    coordinator.role = role
 
 
 async def _by_name(session: AsyncSession, username: str) -> Coordinator | None:
@@ -243,7 +323,10 @@ async def session_for(session: AsyncSession, key: str) -> SignedIn | None:
     row = await session.get(CoordinatorSession, hash_token(key))
     if row is None or aware(row.expires_at) <= now_utc() or not row.coordinator.active:
         return None
-    return SignedIn(row.coordinator.username, row.coordinator_id, row.csrf_token, "dashboard")
+    coordinator = row.coordinator
+    return SignedIn(
+        coordinator.username, row.coordinator_id, row.csrf_token, "dashboard", coordinator.role
+    )
 
 
 async def close_session(session: AsyncSession, key: str) -> None:
@@ -278,4 +361,4 @@ async def token_for(session: AsyncSession, token: str) -> SignedIn | None:
     row = await session.scalar(select(ApiToken).where(ApiToken.token_hash == hash_token(token)))
     if row is None or aware(row.expires_at) <= now_utc() or not row.coordinator.active:
         return None
-    return SignedIn(row.coordinator.username, row.coordinator_id, None, "api")
+    return SignedIn(row.coordinator.username, row.coordinator_id, None, "api", row.coordinator.role)

@@ -468,6 +468,107 @@ async def protocol_page(request: Request, user: DashboardUser) -> Response:
     return page(request, "coordinator/protocol.html", user, protocol=view, active="protocol")
 
 
+# ---------------------------------------------------------------------- accounts (admins)
+
+
+def _admin(user: Any) -> None:
+    if not user.is_admin:
+        raise HTTPException(status.HTTP_403_FORBIDDEN, "only an admin manages the accounts")
+
+
+async def _accounts_page(
+    request: Request, user: Any, error: str | None = None, status_code: int = 200
+) -> Response:
+    async with sessions(request)() as session:
+        people = await accounts.list_coordinators(session)
+    return page(
+        request,
+        "coordinator/accounts.html",
+        user,
+        status_code=status_code,
+        active="accounts",
+        people=people,
+        roles=accounts.ROLES,
+        error=error,
+    )
+
+
+@router.get("/accounts", response_class=HTMLResponse)
+async def accounts_page(request: Request, user: DashboardUser) -> Response:
+    _admin(user)
+    return await _accounts_page(request, user)
+
+
+async def _account_action(request: Request, user: Any, action: str, username: str, work):
+    """Run an account change and audit it; an AccountError is shown on the page (422)."""
+    _admin(user)
+    async with sessions(request)() as session:
+        try:
+            async with session.begin():
+                await work(session)
+                await casework.audit(session, user.username, action, "dashboard", detail=username)
+        except accounts.AccountError as error:
+            return await _accounts_page(request, user, str(error), 422)
+    return back("/coordinator/accounts")
+
+
+@router.post("/accounts")
+async def add_account(request: Request, submitted: DashboardForm) -> Response:
+    user, form = submitted
+    username = str(form.get("username") or "").strip().lower()
+    password, role = str(form.get("password") or ""), str(form.get("role") or "coordinator")
+    return await _account_action(
+        request,
+        user,
+        "account_add",
+        username,
+        lambda session: accounts.add_coordinator(session, username, password, role),
+    )
+
+
+@router.post("/accounts/{username}/active")
+async def account_active(request: Request, submitted: DashboardForm, username: str) -> Response:
+    user, form = submitted
+    active = str(form.get("active") or "") == "1"
+    if not active and username == user.username:
+        return await _accounts_page(request, user, "you cannot disable your own account", 422)
+    return await _account_action(
+        request,
+        user,
+        "account_enable" if active else "account_disable",
+        username,
+        lambda session: accounts.set_active(session, username, active),
+    )
+
+
+@router.post("/accounts/{username}/role")
+async def account_role(request: Request, submitted: DashboardForm, username: str) -> Response:
+    user, form = submitted
+    role = str(form.get("role") or "")
+    return await _account_action(
+        request,
+        user,
+        f"account_role_{role}" if role in accounts.ROLES else "account_role",
+        username,
+        lambda session: accounts.set_role(session, username, role),
+    )
+
+
+@router.post("/accounts/{username}/password")
+async def account_password(request: Request, submitted: DashboardForm, username: str) -> Response:
+    """An admin resets a coordinator's password: their browsers are signed out and their
+    API tokens revoked (they are given the new password in person or by phone)."""
+    user, form = submitted
+    password = str(form.get("password") or "")
+    return await _account_action(
+        request,
+        user,
+        "account_reset_password",
+        username,
+        lambda session: accounts.set_password(session, username, password),
+    )
+
+
 # ---------------------------------------------------------------------- audit log
 
 

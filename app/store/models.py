@@ -165,6 +165,10 @@ class Coordinator(Base):
     username: Mapped[str] = mapped_column(String(64), unique=True)
     password_hash: Mapped[str] = mapped_column(String(255))
     active: Mapped[bool] = mapped_column(default=True)
+    # "coordinator", or "admin": also manages the accounts in the dashboard.
+    role: Mapped[str] = mapped_column(
+        String(16), default="coordinator", server_default=text("'coordinator'")
+    )
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
