@@ -424,3 +424,39 @@ def test_the_insight_page_draws_real_data(service: LiveService, browser: Browser
     screenshot(page, "dashboard-insight", full_page=True)
     assert desk.errors == []
     context.close()
+
+
+NOTIFICATIONS = """
+window.__notes = [];
+window.Notification = class {
+  static permission = "default";
+  static async requestPermission() { window.Notification.permission = "granted"; return "granted"; }
+  constructor(title, options) { window.__notes.push({ title, ...options }); }
+};
+"""
+
+
+def test_a_new_emergency_can_ring_and_notify(service: LiveService, browser: Browser):
+    """Issue 12, defect 2: switched on, a new critical alert plays a tone and shows a
+    system notification naming the patient label and categories, never the message; an
+    urgent one does not; the choice is kept by the browser."""
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    context.add_init_script(NOTIFICATIONS)
+    desk = watch(context.new_page())
+    page = desk.page
+    sign_in(page, service.url)
+    toggle = page.get_by_test_id("notify-toggle")
+    expect(toggle).to_have_attribute("aria-pressed", "false")
+    toggle.click()
+    expect(toggle).to_have_attribute("aria-pressed", "true")
+    _patient_says(service, "my eyes look kind of yellow and itchy")
+    _patient_says(service, "I'm at my infusion and my throat is closing up")
+    expect(page.locator("tr.new.sev-critical")).to_have_count(1, timeout=10_000)
+    notes = page.evaluate("window.__notes")
+    assert len(notes) == 1, notes
+    assert notes[0]["title"] == "Emergency alert"
+    assert re.match(r"P-[0-9A-F]{6}: ", notes[0]["body"]) and "throat" not in notes[0]["body"]
+    page.reload()
+    expect(page.get_by_test_id("notify-toggle")).to_have_attribute("aria-pressed", "true")
+    assert desk.errors == []
+    context.close()

@@ -23,6 +23,7 @@ localTimes(document);
   const status = document.querySelector("[data-testid=queue-status]");
   const url = table.dataset.refresh;
   let failures = 0;
+  const notify = emergencyNotifier();
 
   // The rows are swapped whatever has focus (a queue that stops refreshing hides new
   // emergencies); a focused link or button is found again in the new rows and refocused.
@@ -62,6 +63,7 @@ localTimes(document);
         (row) => !seen.has(row.dataset.alertId)
       );
       fresh.forEach((row) => row.classList.add("new"));
+      notify(fresh.filter((row) => row.classList.contains("sev-critical")));
       failures = 0;
       if (status) {
         status.classList.remove("stale");
@@ -144,3 +146,59 @@ localTimes(document);
     window.history.replaceState(null, "", clean);
   }
 })();
+
+
+// Optional, per browser: a short tone and a system notification when a new emergency
+// alert arrives (for a coordinator whose queue tab is in the background). Off until
+// switched on; the notification names the patient label and categories, never the text.
+function emergencyNotifier() {
+  const toggle = document.querySelector("[data-notify]");
+  const KEY = "triage-notify-emergencies";
+  if (!toggle) return () => {};
+  toggle.hidden = false;
+  const isOn = () => localStorage.getItem(KEY) === "1";
+  function show() {
+    toggle.setAttribute("aria-pressed", String(isOn()));
+    toggle.textContent = `Sound and notification for emergencies: ${isOn() ? "on" : "off"}`;
+  }
+  toggle.addEventListener("click", async () => {
+    if (isOn()) {
+      localStorage.removeItem(KEY);
+    } else {
+      localStorage.setItem(KEY, "1");
+      if ("Notification" in window && Notification.permission === "default") {
+        try { await Notification.requestPermission(); } catch (error) { /* sound only */ }
+      }
+    }
+    show();
+  });
+  show();
+
+  function tone() {
+    try {
+      const audio = new (window.AudioContext || window.webkitAudioContext)();
+      const beep = audio.createOscillator();
+      const gain = audio.createGain();
+      beep.frequency.value = 880;
+      gain.gain.value = 0.2;
+      beep.connect(gain).connect(audio.destination);
+      beep.start();
+      beep.stop(audio.currentTime + 0.4);
+      beep.onended = () => audio.close();
+    } catch (error) { /* no audio: the page still highlights the row */ }
+  }
+
+  return (rows) => {
+    if (!rows.length || !isOn()) return;
+    tone();
+    if (!("Notification" in window) || Notification.permission !== "granted") return;
+    rows.forEach((row) => {
+      const label = row.querySelector("[data-testid=patient-label]");
+      const categories = row.querySelector("[data-label=Categories]");
+      new Notification("Emergency alert", {
+        body: `${label ? label.textContent : "A patient"}: ${categories ? categories.textContent : ""}`,
+        tag: `triage-alert-${row.dataset.alertId}`,
+      });
+    });
+  };
+}
