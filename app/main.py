@@ -29,7 +29,7 @@ from app.coordinator import pages as coordinator_pages
 from app.coordinator.auth import SignInRequired
 from app.dialogue.runner import DialogueEngine
 from app.observability.logs import RequestLog
-from app.observability.metrics import Metrics, RequestTimer
+from app.observability.metrics import Metrics
 from app.settings import Settings, get_settings
 from app.store.db import Transactions, make_engine, make_sessionmaker, upgrade_async
 from app.triager import Triager
@@ -173,8 +173,8 @@ def create_app(settings: Settings | None = None, triager: Triager | None = None)
     app.add_middleware(WidgetCors, origins=settings.widget_origins)
     app.add_middleware(SecurityHeaders)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
-    app.add_middleware(RequestTimer, metrics=app.state.metrics)
-    app.add_middleware(RequestLog)  # outermost: every line of a request has its id
+    # outermost: every log line of a request has its id, and its time counts whole
+    app.add_middleware(RequestLog, metrics=app.state.metrics)
 
     @app.exception_handler(DBAPIError)
     @app.exception_handler(PoolTimeout)

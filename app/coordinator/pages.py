@@ -9,13 +9,13 @@ from __future__ import annotations
 import math
 import secrets
 from datetime import datetime, timedelta
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, HTTPException, Query, Request, status
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app.conversations.service import now_utc
@@ -53,6 +53,7 @@ from app.triage.protocol import LEVELS
 from app.web import TEMPLATES_DIR
 
 router = APIRouter(prefix="/coordinator", include_in_schema=False)
+Q = TypeVar("Q", bound=BaseModel)
 templates = Jinja2Templates(directory=TEMPLATES_DIR)
 
 
@@ -309,10 +310,12 @@ async def resolve(request: Request, submitted: DashboardForm, alert_id: AlertId)
 # ---------------------------------------------------------------------- conversations
 
 
-def _list_query(request: Request) -> ListQuery:
+def _query(request: Request, model: type[Q]) -> Q:
+    """The page's query parameters as `model` (empty fields left out); 422 naming each
+    problem, shown as a page."""
     raw = {key: value for key, value in request.query_params.items() if value != ""}
     try:
-        return ListQuery(**raw)
+        return model(**raw)
     except ValidationError as error:
         problems = "; ".join(
             f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in error.errors()
@@ -322,7 +325,7 @@ def _list_query(request: Request) -> ListQuery:
 
 @router.get("/conversations", response_class=HTMLResponse)
 async def conversations(request: Request, user: DashboardUser) -> Response:
-    filters = _list_query(request).to_filter()
+    filters = _query(request, ListQuery).to_filter()
     async with sessions(request)() as session, session.begin():
         found = await casework.list_conversations(session, filters)
         await casework.audit_list(session, user.username, "dashboard", filters)
@@ -348,7 +351,7 @@ async def _used_tags(request: Request) -> list[dict[str, Any]]:
 
 @router.get("/conversations.csv")
 async def conversations_csv(request: Request, user: DashboardUser) -> Response:
-    return await export_list(request, user, _list_query(request).to_filter())
+    return await export_list(request, user, _query(request, ListQuery).to_filter())
 
 
 @router.get("/conversations/{conversation_id}", response_class=HTMLResponse)
@@ -425,20 +428,9 @@ async def tags(request: Request, submitted: DashboardForm, conversation_id: str)
 # ---------------------------------------------------------------------- insight
 
 
-def _insight_query(request: Request) -> InsightQuery:
-    raw = {key: value for key, value in request.query_params.items() if value != ""}
-    try:
-        return InsightQuery(**raw)
-    except ValidationError as error:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in error.errors()
-        )
-        raise HTTPException(422, problems) from None
-
-
 @router.get("/insight", response_class=HTMLResponse)
 async def insight_page(request: Request, user: DashboardUser) -> Response:
-    period = _insight_query(request).to_range(now_utc().date())
+    period = _query(request, InsightQuery).to_range(now_utc().date())
     data = await read_insight(request, user, period)
     return page(
         request,
@@ -454,7 +446,7 @@ async def insight_page(request: Request, user: DashboardUser) -> Response:
 
 @router.get("/insight.csv")
 async def insight_csv(request: Request, user: DashboardUser) -> Response:
-    period = _insight_query(request).to_range(now_utc().date())
+    period = _query(request, InsightQuery).to_range(now_utc().date())
     return insight_download(await read_insight(request, user, period))
 
 

@@ -18,6 +18,8 @@ from typing import Literal
 import structlog
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from app.observability.metrics import Metrics
+
 LogFormat = Literal["json", "console"]
 
 # A caller's (or proxy's) X-Request-ID is kept when it is this short and plain; anything
@@ -86,10 +88,13 @@ def bind_conversation(conversation_id: str) -> None:
 class RequestLog:
     """ASGI middleware: gives each request an id (the caller's X-Request-ID when plain,
     else a new one), returns it in X-Request-ID, binds it to every log line written
-    while the request runs, and writes one access line when it ends."""
+    while the request runs, and when it ends writes one access line and times it in the
+    metrics under its route template ("/api/conversations/{conversation_id}/messages"),
+    so ids never become label values."""
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, metrics: Metrics | None = None) -> None:
         self.app = app
+        self.metrics = metrics
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -116,13 +121,16 @@ class RequestLog:
             if conversation:
                 bind_conversation(str(conversation))
             route = getattr(scope.get("route"), "path", None) or "unmatched"
+            seconds = time.perf_counter() - started
+            if self.metrics is not None:
+                self.metrics.requests.labels(scope["method"], route, str(status)).observe(seconds)
             quiet = route in QUIET_ROUTES and status < 400
             (access_log.debug if quiet else access_log.info)(
                 "request",
                 method=scope["method"],
                 route=route,
                 status=status,
-                ms=round((time.perf_counter() - started) * 1000, 1),
+                ms=round(seconds * 1000, 1),
             )
             structlog.contextvars.clear_contextvars()
 

@@ -7,10 +7,7 @@ Each app has its own registry; with several processes, each is scraped on its ow
 
 from __future__ import annotations
 
-import time
-
 from prometheus_client import CollectorRegistry, Counter, Histogram
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 # Seconds: an alert should reach the receiver within a couple of seconds.
 DELIVERY_BUCKETS = (0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 300)
@@ -55,33 +52,3 @@ class Metrics:
             ["outcome"],
             registry=self.registry,
         )
-
-
-class RequestTimer:
-    """ASGI middleware timing each HTTP request under its route template ("/api/
-    conversations/{conversation_id}/messages"), so ids never become label values."""
-
-    def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
-        self.app = app
-        self.metrics = metrics
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        started = time.perf_counter()
-        status = 500  # unless the app answers
-
-        async def sending(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-            await send(message)
-
-        try:
-            await self.app(scope, receive, sending)
-        finally:
-            route = getattr(scope.get("route"), "path", None) or "unmatched"
-            self.metrics.requests.labels(scope["method"], route, str(status)).observe(
-                time.perf_counter() - started
-            )
