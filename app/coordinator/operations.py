@@ -4,7 +4,7 @@ read or change as one function, so the two front doors cannot drift apart."""
 from __future__ import annotations
 
 import re
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Annotated, Any, Literal
 
 from fastapi import HTTPException, Path, Request, status
@@ -301,16 +301,21 @@ class InsightQuery(BaseModel):
     since: CalendarDate | None = None
     until: CalendarDate | None = None
 
+    @model_validator(mode="after")
+    def _a_real_range(self) -> InsightQuery:
+        period = self.to_range(datetime.now(UTC).date())
+        if period.since > period.until:
+            raise ValueError(
+                f"the From date ({period.since}) is after the To date ({period.until}): "
+                "nothing could match"
+            )
+        if (period.until - period.since).days >= insight.MAX_DAYS:
+            raise ValueError(f"at most {insight.MAX_DAYS} days at a time")
+        return self
+
     def to_range(self, today: date) -> insight.Range:
         until = self.until or today
-        since = self.since or until - timedelta(days=29)
-        if since > until:
-            raise HTTPException(
-                422, f"the From date ({since}) is after the To date ({until}): nothing could match"
-            )
-        if (until - since).days >= insight.MAX_DAYS:
-            raise HTTPException(422, f"at most {insight.MAX_DAYS} days at a time")
-        return insight.Range(since, until)
+        return insight.Range(self.since or until - timedelta(days=29), until)
 
 
 async def read_insight(request: Request, user: SignedIn, period: insight.Range) -> dict[str, Any]:
