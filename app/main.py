@@ -129,7 +129,7 @@ def create_app(settings: Settings | None = None, triager: Triager | None = None)
             log.info("triage model loaded")
         if settings.auto_migrate:
             await upgrade_async(settings.database_url)
-        engine = make_engine(settings.database_url)
+        engine = make_engine(settings.database_url, settings.db_pool_size)
         sessionmaker = make_sessionmaker(engine)
         app.state.db_engine = engine
         app.state.dialogue = DialogueEngine(app.state.triager, settings.clinic())

@@ -36,6 +36,8 @@ class Settings(BaseSettings):
     alert_timeout_seconds: float = 5.0
     # Alerts POSTed at the same time (most severe first).
     alert_concurrency: int = Field(default=16, ge=1, le=64)
+    # PostgreSQL connections each process keeps open (10 more may open under a burst).
+    db_pool_size: int = Field(default=20, ge=1, le=200)
     # Largest request body accepted; bigger ones get 413 before any parsing.
     max_body_bytes: int = 64 * 1024
     log_level: str = "INFO"

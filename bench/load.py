@@ -6,8 +6,10 @@ machine without Docker, as tests/test_scale_out.py does: a throw-away PostgreSQL
 environment) and deploy/nginx.conf in front. Alerts go to a local webhook receiver.
 
 Reports requests/s, p50/p95/p99 per request and overall, errors by kind, alert delay
-(read from the database after the outbox has drained), peak RSS of each app process and
-the CPU each part used. Everything it starts is stopped on exit, also on Ctrl+C.
+(read from the database after the outbox has drained), peak RSS of each app process, the
+CPU each part used (and what other processes on the machine used meanwhile: the apps' own
+request times are split by it), and how many database connections were opened.
+Everything it starts is stopped on exit, also on Ctrl+C.
 
 Run with `make bench`, or `python -m bench.load [--users 200 --duration 60 --spawn-rate 50
 --processes 2]`. Needs Debian's postgresql, redis-server and nginx (`make system-deps`) and
@@ -242,12 +244,17 @@ class Sampler:
         self.first_rss: dict[str, int] = {}
         self._cpu: dict[str, dict[int, float]] = {name: {} for name in groups}
         self._cpu_at_start: dict[str, float] = {}
+        # (time, cores busy on the machine outside the groups) for each interval
+        self.others: list[tuple[float, float]] = []
+        self._last: tuple[float, float, float] | None = None
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
     def _processes(self, pid: int) -> list[psutil.Process]:
         try:
             root = psutil.Process(pid)
+            if pid == os.getpid():  # this script (webhook receiver, sampler), not its children
+                return [root]
             return [root, *root.children(recursive=True)]
         except psutil.NoSuchProcess:
             return []
@@ -264,11 +271,26 @@ class Sampler:
                         memory = process.memory_full_info() if len(processes) > 1 else None
                         rss += memory.pss if memory else process.memory_info().rss
                         times = process.cpu_times()
-                        self._cpu[name][process.pid] = times.user + times.system
+                        used = times.user + times.system
+                        if process.pid == pid and pid != os.getpid():
+                            # and its children that have ended (PostgreSQL's short-lived
+                            # backends: one per new connection)
+                            used += times.children_user + times.children_system
+                        self._cpu[name][process.pid] = used
                 except psutil.NoSuchProcess:
                     continue
             self.peak_rss[name] = max(self.peak_rss[name], rss)
             self.first_rss.setdefault(name, rss)
+        t = psutil.cpu_times()
+        # interrupt time (loopback networking) is left out: no process is charged for it
+        now, busy = time.time(), t.user + t.nice + t.system
+        ours = sum(self.cpu_seconds().values())
+        if self._last is not None:
+            then, busy_then, ours_then = self._last
+            if now > then:
+                others = ((busy - busy_then) - (ours - ours_then)) / (now - then)
+                self.others.append((now, max(0.0, others)))
+        self._last = (now, busy, ours)
 
     def cpu_seconds(self) -> dict[str, float]:
         return {name: sum(times.values()) for name, times in self._cpu.items()}
@@ -342,7 +364,7 @@ async def read_alerts(database_url: str, drain_seconds: float) -> dict:
     """Wait until the outbox has delivered every alert (or `drain_seconds` pass), then the
     delays from the database: raised (created_at) -> delivered (delivered_at), and, since
     an escalated or updated alert is delivered again, also its last change -> delivered."""
-    from sqlalchemy import func, select
+    from sqlalchemy import func, select, text
     from sqlalchemy.ext.asyncio import create_async_engine
 
     from app.store.models import Alert, AlertDelivery, AlertEvent, Conversation, Message
@@ -378,6 +400,15 @@ async def read_alerts(database_url: str, drain_seconds: float) -> dict:
             messages = await db.scalar(select(func.count()).select_from(Message))
             # one claim time per delivery round of an outbox worker (both processes run one)
             rounds = await db.scalar(select(func.count(func.distinct(AlertDelivery.attempted_at))))
+            # connections opened to the database (ended ones + open ones)
+            sessions = (
+                await db.execute(
+                    text(
+                        "SELECT sessions, numbackends FROM pg_stat_database "
+                        "WHERE datname = current_database()"
+                    )
+                )
+            ).one()
             by_kind = select(AlertEvent.kind, func.count()).group_by(AlertEvent.kind)
             events = dict((await db.execute(by_kind)).all())
     finally:
@@ -396,6 +427,7 @@ async def read_alerts(database_url: str, drain_seconds: float) -> dict:
         "last_change_to_delivered_s": _spread(changed),
         "conversations": conversations,
         "messages": messages,
+        "database_sessions": sessions.sessions + sessions.numbackends,
     }
 
 
@@ -411,6 +443,40 @@ def _spread(values: list[float]) -> dict[str, float] | None:
         "p95": at(0.95),
         "p99": at(0.99),
         "max": round(values[-1], 3),
+    }
+
+
+QUIET_CORES = 0.2  # other processes' CPU below which a moment counts as quiet
+
+
+def app_times(logs: list[Path], others: list[tuple[float, float]]) -> dict:
+    """The apps' own time per request (their access lines' `ms`), split by what the rest of
+    the machine was doing meanwhile: quiet (other processes < QUIET_CORES on average over the
+    request) or busy. This machine is shared; the quiet part is what the set-up does alone."""
+    import bisect
+
+    times = [t for t, _ in others]
+    quiet: list[float] = []
+    busy: list[float] = []
+    for log in logs:
+        for line in log.read_text(errors="replace").splitlines():
+            if '"event": "request"' not in line:
+                continue
+            entry = json.loads(line)
+            if not str(entry.get("route", "")).startswith("/api/conversations"):
+                continue
+            end = datetime.fromisoformat(entry["timestamp"].replace("Z", "+00:00")).timestamp()
+            start = end - entry["ms"] / 1000
+            lo = bisect.bisect_left(times, start)
+            hi = min(len(others), bisect.bisect_right(times, end) + 1)
+            during = [cores for _, cores in others[lo:hi]]
+            load = sum(during) / len(during) if during else 0.0
+            (quiet if load < QUIET_CORES else busy).append(entry["ms"])
+    quiet_share = sum(1 for _, c in others if c < QUIET_CORES) / max(1, len(others))
+    return {
+        "quiet_share_of_run": round(quiet_share, 2),
+        "quiet": {"count": len(quiet), **(_spread(sorted(quiet)) or {})},
+        "busy": {"count": len(busy), **(_spread(sorted(busy)) or {})},
     }
 
 
@@ -525,6 +591,7 @@ def run(args: argparse.Namespace, stack: ExitStack) -> dict:
     groups = {f"app{n}": p.pid for n, p in enumerate(apps, 1)}
     groups |= {"postgres": postmaster, "nginx": nginx.pid, "redis": redis.pid}
     groups["locust"] = locust.pid
+    groups["this script"] = os.getpid()  # the webhook receiver and this sampler
     with Sampler(groups) as sampler:
         if locust.wait(timeout=args.duration + 120):
             raise RuntimeError(f"locust failed:\n{(folder / 'locust.log').read_text()[-3000:]}")
@@ -534,9 +601,9 @@ def run(args: argparse.Namespace, stack: ExitStack) -> dict:
     results["alerts"] = asyncio.run(read_alerts(database_url, args.drain))
     results["alerts"]["webhook_posts"] = receiver.posts
     results["alerts"]["receiver_ms"] = args.receiver_ms
-    results["app_log_problems"] = log_problems(
-        [folder / f"app{n}.log" for n in range(1, args.processes + 1)]
-    )
+    app_logs = [folder / f"app{n}.log" for n in range(1, args.processes + 1)]
+    results["app_log_problems"] = log_problems(app_logs)
+    results["app_ms_by_machine_load"] = app_times(app_logs, sampler.others)
     results["rss_mib"] = {
         name: {
             "start": round(sampler.first_rss.get(name, 0) / 2**20),
@@ -602,15 +669,32 @@ def report(results: dict) -> str:
         f"{a['receiver_ms']} ms each)",
         f"alert delay raised -> delivered (s): {raised}",
         *([f"alert delay last change -> delivered (s): {changed}"] if changed != raised else []),
-        f"stored: {a['conversations']} conversations, {a['messages']} messages",
+        f"stored: {a['conversations']} conversations, {a['messages']} messages; "
+        f"{a['database_sessions']} connections were opened to the database",
         "",
         "memory MiB, start -> peak (RSS; PSS summed for several processes): "
         + ", ".join(f"{n} {v['start']} -> {v['peak']}" for n, v in results["rss_mib"].items()),
         f"CPU cores used (machine {results['machine_cpu_percent']}% busy): "
         + ", ".join(f"{n} {v}" for n, v in results["cores_used"].items()),
         f"app CPU per request: {results['app_cpu_ms_per_request']} ms",
+        _split(results["app_ms_by_machine_load"]),
     ]
     return "\n".join(lines)
+
+
+def _split(split: dict) -> str:
+    def part(name: str) -> str:
+        p = split[name]
+        if not p["count"]:
+            return f"{name}: none"
+        spread = " ".join(f"{q} {p[q]:.0f}" for q in ("p50", "p95", "p99"))
+        return f"{name}: {p['count']} requests, {spread}"
+
+    return (
+        f"apps' own time per widget request (ms), by what other processes on the machine did "
+        f"(quiet: < {QUIET_CORES} cores, {split['quiet_share_of_run']:.0%} of the run) — "
+        f"{part('quiet')}; {part('busy')}"
+    )
 
 
 def _ms(value: float | None) -> str:

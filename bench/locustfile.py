@@ -4,6 +4,8 @@ messages with short pauses between them (ordinary complaints, red flags, questio
 yes/no answers, a tap on a quick-reply button when the bot offers some), and now and then
 reads the conversation back (GET .../messages?after=SEQ, as the widget's poll does).
 
+A FastHttpUser (geventhttpclient): the load generator shares the machine with the service,
+and it needs a fraction of HttpUser's (requests') CPU per request.
 Requests are named by route template, so locust's statistics group them. With
 TRIAGE_BENCH_RESULTS set, the final statistics (after the last request ended; --csv files
 are written each second) are saved there as JSON for bench/load.py.
@@ -21,9 +23,10 @@ from locust import FastHttpUser, between, events, task
 CONVERSATIONS = "/api/conversations"
 MESSAGES = "/api/conversations/{id}/messages"
 
-# What patients type, conversation by conversation. "<button>" taps the first quick reply of
-# the bot's last answer (its payload is sent, as the widget does), or says "no" when the bot
-# offered none. Most visits are ordinary; about a third carry a red flag (an alert).
+# What patients type, conversation by conversation. "<button>" taps one of the quick replies
+# of the bot's last answer (its payload is sent, as the widget does), or says "no" when the
+# bot offered none. Most visits are ordinary; about four in ten raise an alert (red flags,
+# a red-flag button, a handoff).
 SCRIPTS: list[tuple[int, list[str]]] = [
     (6, ["just a bit tired today", "no", "thanks"]),
     (4, ["headache since yesterday, otherwise fine", "<button>", "ok thank you"]),
