@@ -87,3 +87,32 @@ def test_the_cache_can_be_switched_off(copies, monkeypatch):
     monkeypatch.setenv(model_cache.CACHE_ENV, "off")
     build(data, labelled)
     assert not cache.exists()
+
+
+def test_a_cached_model_scores_without_importing_scikit_learn(tmp_path):
+    """A process that finds its models in the cache never imports scikit-learn (nor SciPy):
+    ~0.9 s and ~90 MB less to start; its triage is the same as the building process's."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "TRIAGE_MODEL_CACHE": str(tmp_path)}
+    script = (
+        "import json, sys; from app.triager import Triager; t = Triager(); "
+        "print(json.dumps([[t.triage_json(m)['level'] for m in sys.argv[1:]], "
+        "'sklearn' in sys.modules, 'scipy' in sys.modules]))"
+    )
+    runs = [
+        json.loads(
+            subprocess.run(
+                [sys.executable, "-c", script, *MESSAGES, "刚输完Tysabri，皮肤有点发黄"],
+                env=env, capture_output=True, text=True, check=True, timeout=300,
+            ).stdout
+        )
+        for _ in range(2)
+    ]  # fmt: skip
+    (built_levels, built_sklearn, _), (cached_levels, cached_sklearn, cached_scipy) = runs
+    assert built_sklearn  # the first process trained the models
+    assert cached_levels == built_levels
+    assert not cached_sklearn and not cached_scipy

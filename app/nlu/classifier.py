@@ -12,13 +12,15 @@ import re
 from collections.abc import Sequence
 from functools import cached_property
 from itertools import chain, pairwise, repeat
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from sklearn.feature_extraction.text import TfidfVectorizer
-from sklearn.linear_model import SGDClassifier
-from sklearn.pipeline import FeatureUnion
 
+from app.nlu.ngrams import char_wb_ngrams, word_ngrams
 from app.nlu.sound import HAN
+
+if TYPE_CHECKING:  # scikit-learn is imported to train, never to score
+    from sklearn.feature_extraction.text import TfidfVectorizer
 
 _HAN_RUN = re.compile(f"[{HAN}]+")
 WORD_NGRAMS = (1, 2)
@@ -38,10 +40,14 @@ def with_han_bigrams(text: str) -> str:
 
 
 def _words_vectorizer() -> TfidfVectorizer:
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
     return TfidfVectorizer(ngram_range=WORD_NGRAMS, sublinear_tf=True, lowercase=True)
 
 
 def _chars_vectorizer(ngrams: tuple[int, int]) -> TfidfVectorizer:
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
     return TfidfVectorizer(
         analyzer="char_wb", ngram_range=ngrams, sublinear_tf=True, lowercase=True
     )
@@ -53,7 +59,11 @@ class TextClassifier:
     ):
         if len(set(labels)) < 2:
             raise ValueError("a classifier needs examples of at least two labels")
+        from sklearn.linear_model import SGDClassifier
+        from sklearn.pipeline import FeatureUnion
+
         self.char_ngrams = char_ngrams
+        # The fitted scikit-learn objects (kept for tests to compare with; never pickled).
         self.features = FeatureUnion(
             [("words", _words_vectorizer()), ("chars", _chars_vectorizer(char_ngrams))]
         )
@@ -65,6 +75,20 @@ class TextClassifier:
         )
         self.model.fit(matrix, labels)
         self.labels = [str(label) for label in self.model.classes_]
+        # What scoring needs, as plain arrays: per feature part (words, chars) its
+        # vocabulary, idf and first column; the linear model's weights.
+        self._parts: list[tuple[dict[str, int], np.ndarray, int]] = []
+        offset = 0
+        for _, vectorizer in self.features.transformer_list:
+            self._parts.append((vectorizer.vocabulary_, vectorizer.idf_, offset))
+            offset += len(vectorizer.vocabulary_)
+        self.coef = self.model.coef_
+        self.intercept = self.model.intercept_
+
+    def __getstate__(self) -> dict[str, Any]:
+        """Pickled (the model cache) without scikit-learn's objects, so loading a cached
+        model does not import scikit-learn."""
+        return {k: v for k, v in self.__dict__.items() if k not in ("features", "model", "_scorer")}
 
     @cached_property
     def _scorer(self) -> JointScorer:
@@ -72,11 +96,7 @@ class TextClassifier:
 
     def parts(self) -> list[tuple[dict[str, int], np.ndarray, int]]:
         """Per feature part (words, chars): vocabulary, idf and the part's first column."""
-        found, offset = [], 0
-        for _, vectorizer in self.features.transformer_list:
-            found.append((vectorizer.vocabulary_, vectorizer.idf_, offset))
-            offset += len(vectorizer.vocabulary_)
-        return found
+        return self._parts
 
     def probabilities(self, text: str) -> np.ndarray:
         return self.probabilities_from(self._scorer.scores(text)[0])
@@ -113,10 +133,7 @@ class JointScorer:
         self.classifiers = tuple(classifiers)
         low = min(c.char_ngrams[0] for c in self.classifiers)
         high = max(c.char_ngrams[1] for c in self.classifiers)
-        analyzers = [
-            _words_vectorizer().build_analyzer(),
-            _chars_vectorizer((low, high)).build_analyzer(),
-        ]
+        analyzers = [word_ngrams(WORD_NGRAMS), char_wb_ngrams((low, high))]
         models = [c.parts() for c in self.classifiers]
         self._parts = []
         starts: list[int] = []
@@ -137,8 +154,8 @@ class JointScorer:
         # Where each part's joint indices begin, and the end of the last.
         self._part_starts = np.array([*starts, len(self._idf)])
         self._rows = [np.array(r, dtype=np.int64) for r in rows]
-        self._coef = [np.ascontiguousarray(c.model.coef_.T) for c in self.classifiers]
-        self._intercept = [c.model.intercept_ for c in self.classifiers]
+        self._coef = [np.ascontiguousarray(c.coef.T) for c in self.classifiers]
+        self._intercept = [c.intercept for c in self.classifiers]
 
     def scores(self, text: str) -> list[np.ndarray]:
         """Each classifier's decision scores for `text`, in the order given."""
