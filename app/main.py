@@ -21,7 +21,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from app.alerts.outbox import AlertOutbox
 from app.api import triage
 from app.api.rate_limits import RateLimits, TooManyRequests
-from app.api.schemas import TooLongError
+from app.api.schemas import TooLongError, problem_text, problems
 from app.channels import action_server, rest, widget
 from app.conversations.service import ConversationService
 from app.coordinator import api as coordinator_api
@@ -234,18 +234,9 @@ def create_app(settings: Settings | None = None, triager: Triager | None = None)
     @app.exception_handler(RequestValidationError)
     async def dashboard_invalid(request: Request, error: RequestValidationError) -> Response:
         if request.url.path.startswith("/coordinator"):
-            problems = "; ".join(
-                f"{'.'.join(str(part) for part in e['loc'][1:])}: {e['msg']}"
-                for e in error.errors()
-            )
-            return coordinator_pages.error_page(request, HTTPException(422, problems))
-        # Where and why, never the submitted value: it is patient text (and NaN or a lone
-        # surrogate in it cannot even be written back as JSON).
-        problems = [
-            {"loc": list(e.get("loc", ())), "msg": e.get("msg", ""), "type": e.get("type", "")}
-            for e in error.errors()
-        ]
-        return JSONResponse({"detail": problems}, status_code=422)
+            text = problem_text(error.errors(), skip=1)
+            return coordinator_pages.error_page(request, HTTPException(422, text))
+        return JSONResponse({"detail": problems(error.errors())}, status_code=422)
 
     app.include_router(triage.router)
     app.include_router(rest.router)

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from collections.abc import Sequence
+from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictStr
 
@@ -25,6 +26,23 @@ PatientText = Annotated[
     Field(min_length=1, json_schema_extra={"pattern": "^[^\\u0000]*\\S[^\\u0000]*$"}),
     AfterValidator(_content),
 ]
+
+
+def problems(errors: Sequence[Any], skip: int = 0) -> list[dict[str, Any]]:
+    """Validation errors as 422 problems: where and why, never the submitted value (it may
+    be patient text; NaN or a lone surrogate in it cannot even be written back as JSON).
+    `skip` drops leading parts of each location ("query" for a page's form)."""
+    return [
+        {"loc": list(e.get("loc", ()))[skip:], "msg": e.get("msg", ""), "type": e.get("type", "")}
+        for e in errors
+    ]
+
+
+def problem_text(errors: Sequence[Any], skip: int = 0) -> str:
+    """The same problems as one sentence, for a dashboard page."""
+    return "; ".join(
+        f"{'.'.join(str(part) for part in p['loc'])}: {p['msg']}" for p in problems(errors, skip)
+    )
 
 
 def errors(*codes: int) -> dict[int | str, dict[str, object]]:

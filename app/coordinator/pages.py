@@ -18,6 +18,7 @@ from fastapi.templating import Jinja2Templates
 from pydantic import BaseModel, ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from app.api.schemas import problem_text
 from app.conversations.service import now_utc
 from app.coordinator import accounts, casework
 from app.coordinator.auth import (
@@ -317,10 +318,7 @@ def _query(request: Request, model: type[Q]) -> Q:
     try:
         return model(**raw)
     except ValidationError as error:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in error.errors()
-        )
-        raise HTTPException(422, problems) from None
+        raise HTTPException(422, problem_text(error.errors())) from None
 
 
 @router.get("/conversations", response_class=HTMLResponse)
