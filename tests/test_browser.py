@@ -10,6 +10,7 @@ from http.server import ThreadingHTTPServer
 from pathlib import Path
 
 import httpx
+import pytest
 from playwright.sync_api import Browser, expect
 
 from tests.browser_support import (
@@ -201,14 +202,21 @@ def _patient_says(service: LiveService, text: str) -> str:
     return started["id"]
 
 
+VIEWPORTS = {
+    "desktop": {"viewport": {"width": 1280, "height": 900}},
+    "phone": {"viewport": {"width": 390, "height": 844}, "is_mobile": True},
+}
+
+
+@pytest.mark.parametrize("view", list(VIEWPORTS))
 def test_the_queue_refreshes_while_a_control_in_it_has_focus(
-    service: LiveService, browser: Browser
+    service: LiveService, browser: Browser, view: str
 ):
     """Issue 12, defect 1: with keyboard focus on a row's link (after Ctrl+click "Open
     transcript"), a new emergency still appears within a refresh, and focus stays on that
     link; when the server cannot be reached the page says so prominently."""
     _patient_says(service, "my eyes look kind of yellow")
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    context = browser.new_context(**VIEWPORTS[view])
     desk = watch(context.new_page())
     page = desk.page
     sign_in(page, service.url)
@@ -226,7 +234,7 @@ def test_the_queue_refreshes_while_a_control_in_it_has_focus(
     context.route("**/coordinator/queue/rows", lambda route: route.abort())
     status = page.get_by_test_id("queue-status")
     expect(status).to_contain_text("NOT up to date", timeout=12000)
-    screenshot(page, "dashboard-queue-stale")
+    screenshot(page, f"dashboard-queue-stale-{view}")
     context.unroute("**/coordinator/queue/rows")
     expect(status).not_to_contain_text("NOT up to date", timeout=8000)
     context.close()
@@ -458,5 +466,33 @@ def test_a_new_emergency_can_ring_and_notify(service: LiveService, browser: Brow
     assert re.match(r"P-[0-9A-F]{6}: ", notes[0]["body"]) and "throat" not in notes[0]["body"]
     page.reload()
     expect(page.get_by_test_id("notify-toggle")).to_have_attribute("aria-pressed", "true")
+    assert desk.errors == []
+    context.close()
+
+
+def test_a_transcript_on_a_phone_shows_buttons_as_the_patient_saw_them(
+    service: LiveService, browser: Browser
+):
+    """Issue 12, defect 4, at 390x844: a tapped quick reply reads as its title, with the
+    payload one tap away; the transcript fits the screen."""
+    started = httpx.post(f"{service.url}/api/conversations", json={}).json()
+    headers = {"Authorization": f"Bearer {started['token']}"}
+    path = f"{service.url}/api/conversations/{started['id']}/messages"
+    for text in ("I've got hives all over", '/inform_infusion_timing{"infusion_window": "later"}'):
+        httpx.post(path, json={"text": text}, headers=headers, timeout=10).raise_for_status()
+    context = browser.new_context(**VIEWPORTS["phone"])
+    desk = watch(context.new_page())
+    page = desk.page
+    sign_in(page, service.url)
+    page.goto(f"{service.url}/coordinator/conversations/{started['id']}")
+    pressed = page.get_by_test_id("pressed")
+    expect(pressed).to_have_count(1)
+    expect(pressed).to_contain_text("button")
+    payload = page.locator("details.payload").first
+    expect(payload.locator("code")).to_be_hidden()
+    payload.locator("summary").click()
+    expect(payload.locator("code")).to_contain_text("/inform_infusion_timing")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    screenshot(page, "dashboard-transcript-phone")
     assert desk.errors == []
     context.close()
