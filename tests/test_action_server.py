@@ -164,3 +164,23 @@ def test_button_payloads_are_escaped_for_rasa_and_sent_unescaped():
     assert raw == '/inform_infusion_timing{{"infusion_window": "during"}}'
     sent = default_domain().render("utter_ask_infusion_window")["buttons"][0]["payload"]
     assert sent == '/inform_infusion_timing{"infusion_window": "during"}'
+
+
+async def test_our_own_turns_never_replace_the_domain_rasa_sent(client):
+    """Rasa (Pro) sends its domain once with a digest, then only the digest; rasa-sdk
+    answers 449 when the digest is not the one it keeps. A patient's turn through our own
+    channels in between must not replace Rasa's domain (it did: one executor)."""
+    first = action_call("action_triage_message", "my eyes look kind of yellow")
+    first["domain_digest"] = "rasa-domain-1"
+    assert (await client.post("/webhook", json=first)).status_code == 200
+    turn = await client.post(
+        "/webhooks/rest/webhook", json={"sender": "p1", "message": "my eyes look kind of yellow"}
+    )
+    assert turn.status_code == 200
+    again = action_call("action_triage_message", "my eyes look kind of yellow")
+    del again["domain"]
+    again["domain_digest"] = "rasa-domain-1"
+    response = await client.post("/webhook", json=again)
+    assert response.status_code == 200, response.text
+    stale = {**again, "domain_digest": "some-other-domain"}
+    assert (await client.post("/webhook", json=stale)).status_code == 449

@@ -29,7 +29,7 @@ async def health() -> dict[str, str]:
 
 @router.get("/actions")
 async def list_actions(request: Request) -> list[dict[str, str]]:
-    executor = request.app.state.dialogue.executor
+    executor = request.app.state.dialogue.action_server
     return [{"name": name} for name in executor.actions]
 
 
@@ -54,7 +54,7 @@ async def webhook(request: Request) -> JSONResponse:
     if not isinstance(action_call, dict):
         # rasa-sdk answers 500 here; Rasa reads 400 as "action rejected", so it must not.
         return JSONResponse({"error": "the action call must be a JSON object"}, status_code=500)
-    executor = request.app.state.dialogue.executor
+    executor = request.app.state.dialogue.action_server
     try:
         result = await executor.run(action_call)
     except ActionExecutionRejection as error:

@@ -56,10 +56,16 @@ class DialogueEngine:
     def __init__(self, triager: Triager, clinic: ClinicHours, domain: Domain | None = None) -> None:
         self.triager = triager
         self.domain = domain or default_domain()
+        # Two executors with the same actions: ours for the service's own channels, and
+        # one for a real Rasa calling /webhook, whose cached domain (rasa-sdk keeps the
+        # last one sent, checked by digest) our turns must never replace: Rasa would get a
+        # 449 and have to send its domain again.
         self.executor = ActionExecutor()
+        self.action_server = ActionExecutor()
         # Explicit (register_package would sys.exit on errors), with our parts injected.
         for action in build_actions(triager, clinic):
             self.executor.register_action(action)
+            self.action_server.register_action(action)
 
     def new_state(self, sender_id: str) -> ConversationState:
         return ConversationState(sender_id=sender_id, slots=self.domain.initial_slots())
