@@ -185,6 +185,18 @@ def purge(
         lambda session: purge_older_than(session, older_than, actor=_cli_actor())
     )
     typer.echo(f"purged {count} conversation{'s' if count != 1 else ''}")
+    _forget_deleted()
+
+
+def _forget_deleted() -> None:
+    from app.settings import get_settings
+    from app.store.db import forget_deleted
+
+    if not forget_deleted(get_settings().database_url):
+        err.print(
+            "note: the service is busy; deleted text leaves the SQLite log file at its next "
+            "checkpoint (run this again later to be sure)"
+        )
 
 
 @cli.command("delete-conversation")
@@ -207,6 +219,7 @@ def delete_conversation(
         err.print(f"[red]error:[/red] no conversation {conversation_id!r}")
         raise typer.Exit(2)
     typer.echo(f"conversation {conversation_id}: messages and notes deleted")
+    _forget_deleted()
 
 
 def _triager():

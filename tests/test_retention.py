@@ -35,6 +35,12 @@ async def _conversation(http, text: str) -> str:
     return created["id"]
 
 
+def _raw(database) -> bytes:
+    """The database's bytes on disk, with its write-ahead log: what a stolen copy holds."""
+    wal = database.with_name(database.name + "-wal")
+    return database.read_bytes() + (wal.read_bytes() if wal.exists() else b"")
+
+
 def _dump(database) -> str:
     with sqlite3.connect(database) as db:
         return "\n".join(db.iterdump())
@@ -57,12 +63,13 @@ async def _two_conversations(triager, database) -> tuple[str, str]:
 async def test_purge_forgets_old_words_and_keeps_the_record(triager, tmp_path):
     database = tmp_path / "retention.db"
     old, new = await _two_conversations(triager, database)
-    assert "zebra" in _dump(database)
+    assert "zebra" in _dump(database) and b"zebra" in _raw(database)
     done = triagebot(database, "purge", "--older-than", "30", "--yes")
     assert done.returncode == 0, done.stderr
     assert "1 conversation" in done.stdout
     dump = _dump(database)
     assert "zebra" not in dump  # not in messages, parses, notes or anywhere else
+    assert b"zebra" not in _raw(database)  # nor in free pages or the log file
     assert "giraffe" in dump  # the recent conversation is untouched
     with sqlite3.connect(database) as db:
         assert db.execute(
@@ -88,6 +95,7 @@ async def test_one_conversation_is_deleted_on_request(triager, tmp_path):
     done = triagebot(database, "delete-conversation", new, "--reason", "patient asked, ticket 42")
     assert done.returncode == 0, done.stderr
     assert "giraffe" not in _dump(database) and "zebra" in _dump(database)
+    assert b"giraffe" not in _raw(database)
     with sqlite3.connect(database) as db:
         (detail,) = db.execute(
             "select detail from audit_log where action='purge_conversation'"
@@ -106,3 +114,18 @@ async def test_one_conversation_is_deleted_on_request(triager, tmp_path):
 def test_purge_needs_a_number_of_days(tmp_path):
     done = triagebot(tmp_path / "x.db", "purge", "--yes")
     assert done.returncode == 2 and "--older-than" in done.stderr
+
+
+async def test_deleted_words_leave_the_file_while_the_service_runs(triager, tmp_path):
+    """With the service running (its connections keep SQLite's write-ahead log), a
+    deletion's old page copies must not stay readable in the -wal file: the CLI
+    checkpoints and empties it, and deleted rows are overwritten (secure_delete)."""
+    database = tmp_path / "live.db"
+    old, new = await _two_conversations(triager, database)
+    async with running_app(triager, f"sqlite+aiosqlite:///{database}") as (_, http):
+        await _conversation(http, "a wombat bit me and now there is a rash")  # WAL in use
+        assert b"wombat" in _raw(database)
+        done = triagebot(database, "delete-conversation", old, "--reason", "patient asked")
+        assert done.returncode == 0, done.stderr
+        assert b"zebra" not in _raw(database)
+        assert b"giraffe" in _raw(database)  # the other conversation is untouched

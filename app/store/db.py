@@ -9,7 +9,7 @@ from typing import Any, TypeVar
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy import Engine, create_engine, event, make_url, text
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
@@ -22,7 +22,24 @@ def _sqlite_pragmas(connection, _record) -> None:  # type: ignore[no-untyped-def
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=30000")
+    # Deleted rows are overwritten, not just unlinked: a purged message must not stay
+    # readable in the file's free pages (see `forget_deleted`).
+    cursor.execute("PRAGMA secure_delete=ON")
     cursor.close()
+
+
+def forget_deleted(url: str) -> bool:
+    """After a purge on SQLite: move the write-ahead log into the file and empty it, so
+    that no old copy of a deleted page stays in the -wal file. False when readers kept it
+    from finishing (the service is busy: the next checkpoint will do it)."""
+    address = make_url(url)
+    if not address.drivername.startswith("sqlite") or not address.database:
+        return True
+    import sqlite3
+
+    with sqlite3.connect(address.database, timeout=30) as connection:
+        busy, _, _ = connection.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+    return busy == 0
 
 
 def make_engine(url: str, pool_size: int = 20) -> AsyncEngine:
