@@ -305,7 +305,6 @@ class ConversationService:
                 "categories": outcome.categories,
                 "conversation_level": outcome.conversation_level,
                 "unrecognised_complaint": bool(outcome.decision and outcome.decision.unrecognised),
-                "safety_net": review == "safety_net",
                 "needs_review": review,
                 # which rules decided it (the protocol page shows the current version)
                 "protocol_version": self.dialogue.triager.protocol_version,

@@ -84,9 +84,7 @@ async def add_coordinator(
 
 async def set_password(session: AsyncSession, username: str, password: str) -> None:
     check_new_account(username, password)
-    coordinator = await _by_name(session, username)
-    if coordinator is None:
-        raise AccountError(f"no coordinator {username!r}")
+    coordinator = await _existing(session, username)
     coordinator.password_hash = password_hash.hash(password)
     # A new password signs every browser out, revokes every API token (a leaked password
     # may have minted them) and no browser is trusted any more.
@@ -341,9 +339,7 @@ async def close_session(session: AsyncSession, key: str) -> None:
 async def issue_token(
     session: AsyncSession, username: str, lifetime: timedelta
 ) -> tuple[str, datetime]:
-    coordinator = await _by_name(session, username)
-    if coordinator is None:
-        raise AccountError(f"no coordinator {username!r}")
+    coordinator = await _existing(session, username)
     token = "tbc_" + secrets.token_urlsafe(32)
     expires = now_utc() + lifetime
     session.add(

@@ -547,9 +547,7 @@ def _transcript_message(row: Message, protocol: Protocol) -> dict[str, Any]:
 async def transcript(
     session: AsyncSession, conversation_id: str, protocol: Protocol
 ) -> dict[str, Any]:
-    conversation = await session.get(Conversation, conversation_id)
-    if conversation is None:
-        raise NotFound(f"conversation {conversation_id} not found")
+    conversation = await _conversation(session, conversation_id)
     messages = await session.scalars(
         select(Message).where(Message.conversation_id == conversation_id).order_by(Message.seq)
     )
@@ -600,12 +598,18 @@ async def _alert_history(session: AsyncSession, alert_id: int) -> list[dict[str,
 async def add_note(
     session: AsyncSession, conversation_id: str, author: str, text: str
 ) -> dict[str, Any]:
-    if await session.get(Conversation, conversation_id) is None:
-        raise NotFound(f"conversation {conversation_id} not found")
+    await _conversation(session, conversation_id)
     note = Note(conversation_id=conversation_id, author=author, text=text, created_at=now_utc())
     session.add(note)
     await session.flush()
     return {"id": note.id, "author": author, "text": text, "created_at": iso(note.created_at)}
+
+
+async def _conversation(session: AsyncSession, conversation_id: str) -> Conversation:
+    conversation = await session.get(Conversation, conversation_id)
+    if conversation is None:
+        raise NotFound(f"conversation {conversation_id} not found")
+    return conversation
 
 
 async def activity(session: AsyncSession, conversation_id: str) -> dict[str, Any] | None:
@@ -638,8 +642,7 @@ def clean_tags(raw: list[str]) -> list[str]:
 
 
 async def set_tags(session: AsyncSession, conversation_id: str, raw: list[str]) -> list[str]:
-    if await session.get(Conversation, conversation_id) is None:
-        raise NotFound(f"conversation {conversation_id} not found")
+    await _conversation(session, conversation_id)
     tags = clean_tags(raw)
     await session.execute(
         ConversationTag.__table__.delete().where(ConversationTag.conversation_id == conversation_id)
@@ -663,9 +666,7 @@ async def mark_reviewed(
     session: AsyncSession, conversation_id: str, actor: str, reviewed: bool
 ) -> dict[str, Any]:
     """Reviewed (clears needs_review) or back to not reviewed."""
-    conversation = await session.get(Conversation, conversation_id)
-    if conversation is None:
-        raise NotFound(f"conversation {conversation_id} not found")
+    conversation = await _conversation(session, conversation_id)
     if reviewed:
         conversation.reviewed_at = now_utc()
         conversation.reviewed_by = actor

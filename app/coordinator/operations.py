@@ -57,6 +57,14 @@ def _calendar_date(value: object) -> object:
 CalendarDate = Annotated[date, BeforeValidator(_calendar_date)]
 
 
+def _in_order(since: date, until: date) -> None:
+    """A date range that could match something (a backwards one is refused, not empty)."""
+    if since > until:
+        raise ValueError(
+            f"the From date ({since}) is after the To date ({until}): nothing could match"
+        )
+
+
 class ListQuery(BaseModel):
     """Filters of the conversation list (also the CSV export)."""
 
@@ -77,11 +85,8 @@ class ListQuery(BaseModel):
 
     @model_validator(mode="after")
     def _dates_in_order(self) -> ListQuery:
-        if self.since and self.until and self.since > self.until:
-            raise ValueError(
-                f"the From date ({self.since}) is after the To date ({self.until}): "
-                "nothing could match"
-            )
+        if self.since and self.until:
+            _in_order(self.since, self.until)
         return self
 
     def to_filter(self) -> casework.ConversationFilter:
@@ -304,11 +309,7 @@ class InsightQuery(BaseModel):
     @model_validator(mode="after")
     def _a_real_range(self) -> InsightQuery:
         period = self.to_range(datetime.now(UTC).date())
-        if period.since > period.until:
-            raise ValueError(
-                f"the From date ({period.since}) is after the To date ({period.until}): "
-                "nothing could match"
-            )
+        _in_order(period.since, period.until)
         if (period.until - period.since).days >= insight.MAX_DAYS:
             raise ValueError(f"at most {insight.MAX_DAYS} days at a time")
         return self

@@ -5,6 +5,7 @@ triager: pure data for the dashboard page and the JSON API."""
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Any
 
 from app.triager import Triager
@@ -25,17 +26,10 @@ def _examples(triager: Triager) -> dict[str, dict[str, list[str]]]:
     return found
 
 
+@lru_cache(maxsize=4)
 def protocol_view(triager: Triager) -> dict[str, Any]:
     """The view of `triager`'s protocol (built once per triager: it never changes while
     the service runs)."""
-    view = getattr(triager, "_protocol_view", None)
-    if view is None:
-        view = _build(triager)
-        triager._protocol_view = view  # noqa: SLF001 - a cache beside what it describes
-    return view
-
-
-def _build(triager: Triager) -> dict[str, Any]:
     protocol = triager.protocol
     languages = [protocol.lang, *sorted(protocol.translations)]
     localized = {lang: protocol.for_language(lang) for lang in languages}

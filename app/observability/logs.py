@@ -50,7 +50,7 @@ def configure(level: str = "INFO", fmt: LogFormat = "json") -> None:
         foreign_pre_chain=_SHARED,
         processors=[
             structlog.stdlib.ProcessorFormatter.remove_processors_meta,
-            structlog.processors.dict_tracebacks if fmt == "json" else _keep,
+            *([structlog.processors.dict_tracebacks] if fmt == "json" else []),
             renderer,
         ],
     )
@@ -66,10 +66,6 @@ def configure(level: str = "INFO", fmt: LogFormat = "json") -> None:
         logger.propagate = True
         logger.setLevel(level.upper())
     logging.getLogger("uvicorn.access").disabled = True
-
-
-def _keep(logger: object, name: str, event: dict) -> dict:
-    return event
 
 
 structlog.configure(

@@ -6,7 +6,6 @@ under."""
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable
 from pathlib import Path
 
 from app.nlu.context import CONTEXT_DIR
@@ -22,10 +21,10 @@ def decision_files() -> list[Path]:
     ]
 
 
-def protocol_version(files: Iterable[Path] | None = None) -> str:
+def protocol_version() -> str:
     """12 hex digits; the same data gives the same version on every machine."""
     digest = hashlib.sha256()
-    for path in sorted(decision_files() if files is None else files):
+    for path in sorted(decision_files()):
         digest.update(f"{path.parent.name}/{path.name}\0".encode())
         digest.update(path.read_bytes())
         digest.update(b"\0")
