@@ -24,7 +24,6 @@ import glob
 import json
 import os
 import platform
-import re
 import shutil
 import signal
 import statistics
@@ -41,31 +40,23 @@ from pathlib import Path
 
 import httpx
 import psutil
-import yaml
 
+from bench.compose_local import (
+    BIN,
+    NGINX,
+    REDIS,
+    ROOT,
+    app_environment,
+    command,
+    nginx_conf,
+    redis_answers,
+    wait,
+)
 from bench.rest_channel import free_port
 
-ROOT = Path(__file__).resolve().parents[1]
-BIN = Path(sys.executable).parent
-SERVICES = yaml.safe_load((ROOT / "compose.yaml").read_text())["services"]
-NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
-REDIS = shutil.which("redis-server") or "/usr/bin/redis-server"
 # Far above what the load sends: all of it comes from 127.0.0.1, one "client" to the limits.
 # They stay on (and counted in Redis), as in production.
 NO_LIMIT = "1000000/minute"
-
-
-def _wait(check, what: str, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            if check():
-                return
-        except (OSError, httpx.HTTPError):
-            pass
-        if time.monotonic() > deadline:
-            raise RuntimeError(f"{what} did not start")
-        time.sleep(0.2)
 
 
 def _stop(process: subprocess.Popen, timeout: float = 20) -> None:
@@ -139,8 +130,6 @@ def start_postgres(stack: ExitStack) -> tuple[str, Path]:
 
 
 def start_redis(stack: ExitStack, folder: Path) -> tuple[int, subprocess.Popen]:
-    import socket
-
     port = free_port()
     process = _start(
         stack,
@@ -148,12 +137,7 @@ def start_redis(stack: ExitStack, folder: Path) -> tuple[int, subprocess.Popen]:
         folder / "redis.log",
     )
 
-    def answers() -> bool:
-        with socket.create_connection(("127.0.0.1", port), timeout=1) as connection:
-            connection.sendall(b"PING\r\n")
-            return connection.recv(16).startswith(b"+PONG")
-
-    _wait(answers, "redis-server")
+    wait(lambda: redis_answers(port), "redis-server")
     return port, process
 
 
@@ -187,47 +171,6 @@ class Receiver:
         stack.callback(self.server.server_close)
         stack.callback(self.server.shutdown)
         self.url = f"http://127.0.0.1:{port}/alerts"
-
-
-def app_environment(database_url: str, redis_port: int, webhook: str) -> dict[str, str]:
-    """compose.yaml's app environment, pointed at this machine, limits out of the way."""
-    env = {**os.environ, **{k: str(v) for k, v in SERVICES["app1"]["environment"].items()}}
-    env.pop("TRIAGE_DATABASE_URL", None)
-    env["DATABASE_URL"] = database_url
-    env["TRIAGE_RATE_LIMIT_STORAGE"] = re.sub(
-        r"//[^/]+/", f"//127.0.0.1:{redis_port}/", env["TRIAGE_RATE_LIMIT_STORAGE"]
-    )
-    env["TRIAGE_TRUSTED_PROXIES"] = '["127.0.0.1"]'  # nginx runs on this machine
-    env["ALERT_WEBHOOK_URL"] = webhook
-    for rule in ("CONVERSATIONS", "MESSAGES", "MESSAGES_PER_CONVERSATION", "TRIAGE"):
-        env[f"TRIAGE_RATE_LIMIT_{rule}"] = NO_LIMIT
-    return env
-
-
-def _command(service: str, port: int | None = None) -> list[str]:
-    command = [str(BIN / w) if w == "triagebot" else w for w in SERVICES[service]["command"]]
-    if port is not None:
-        command[command.index("--port") + 1] = str(port)
-        command[command.index("--host") + 1] = "127.0.0.1"
-    return command
-
-
-def nginx_conf(ports: list[int], proxy_port: int, folder: Path) -> str:
-    """deploy/nginx.conf with this machine's addresses and paths (limits unchanged)."""
-    conf = (ROOT / "deploy" / "nginx.conf").read_text()
-    servers = "".join(f"        server 127.0.0.1:{p} max_fails=0;\n" for p in ports)
-    conf, found = re.subn(r"(?:[ \t]*server app\d+:8000 [^\n]*\n)+", servers, conf)
-    assert found == 1, "deploy/nginx.conf's upstream block changed"
-    conf = conf.replace("listen 80;", f"listen 127.0.0.1:{proxy_port};")
-    conf = conf.replace("pid /tmp/nginx.pid;", f"pid {folder}/nginx.pid;")
-    temp = "".join(
-        f"    {kind}_temp_path {folder}/{kind};\n"
-        for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
-    )
-    conf = conf.replace("http {\n", "http {\n" + temp, 1)
-    if os.geteuid() == 0:  # workers would run as nobody, who cannot enter our temp folder
-        conf = "user root;\n" + conf
-    return conf
 
 
 # ---------------------------------------------------------------------- measuring processes
@@ -542,19 +485,21 @@ def run(args: argparse.Namespace, stack: ExitStack) -> dict:
     redis_port, redis = start_redis(stack, folder)
     receiver = Receiver(stack, args.receiver_ms / 1000)
     env = app_environment(database_url, redis_port, receiver.url)
+    for rule in ("CONVERSATIONS", "MESSAGES", "MESSAGES_PER_CONVERSATION", "TRIAGE"):
+        env[f"TRIAGE_RATE_LIMIT_{rule}"] = NO_LIMIT
 
-    migrated = subprocess.run(_command("migrate"), env=env, capture_output=True, text=True)
+    migrated = subprocess.run(command("migrate"), env=env, capture_output=True, text=True)
     if migrated.returncode:
         raise RuntimeError(f"triagebot db upgrade failed:\n{migrated.stderr}")
 
     ports = [free_port() for _ in range(args.processes)]
     apps = [
-        _start(stack, _command("app1", port), folder / f"app{n}.log", env=env)
+        _start(stack, command("app1", port), folder / f"app{n}.log", env=env)
         for n, port in enumerate(ports, 1)
     ]
     for n, port in enumerate(ports, 1):
         try:
-            _wait(lambda p=port: httpx.get(f"http://127.0.0.1:{p}/readyz").is_success, "app")
+            wait(lambda p=port: httpx.get(f"http://127.0.0.1:{p}/readyz").is_success, "app")
         except RuntimeError:
             tail = (folder / f"app{n}.log").read_text(errors="replace")[-3000:]
             raise RuntimeError(f"app{n} did not start; its log ends:\n{tail}") from None
@@ -568,7 +513,7 @@ def run(args: argparse.Namespace, stack: ExitStack) -> dict:
         folder / "nginx.log",
     )  # fmt: skip
     url = f"http://127.0.0.1:{proxy_port}"
-    _wait(lambda: httpx.get(f"{url}/readyz").is_success, "nginx")
+    wait(lambda: httpx.get(f"{url}/readyz").is_success, "nginx")
 
     postmaster = int((pg_data / "postmaster.pid").read_text().split()[0])
     prefix = folder / "locust"

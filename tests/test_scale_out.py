@@ -6,12 +6,9 @@ slow-client timeouts (10 s -> 1 s, so the test does not wait)."""
 
 from __future__ import annotations
 
-import os
 import re
-import shutil
 import socket
 import subprocess
-import sys
 import time
 import uuid
 from collections.abc import Iterator
@@ -20,25 +17,29 @@ from pathlib import Path
 
 import httpx
 import pytest
-import yaml
 
 from app.settings import Settings
+from bench.compose_local import (
+    NGINX,
+    REDIS,
+    ROOT,
+    SERVICES,
+    app_environment,
+    command,
+    nginx_conf,
+    redis_answers,
+    wait,
+)
 from tests.conftest import _create_database, free_port
 
-ROOT = Path(__file__).resolve().parents[1]
-COMPOSE = yaml.safe_load((ROOT / "compose.yaml").read_text())
-SERVICES = COMPOSE["services"]
-TRIAGEBOT = Path(sys.executable).with_name("triagebot")
-NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
-REDIS = shutil.which("redis-server") or "/usr/bin/redis-server"
 ALIASES = {"DATABASE_URL", "ALERT_WEBHOOK_URL"}  # settings read without the TRIAGE_ prefix
 
 
 def test_compose_runs_the_commands_the_readme_gives():
     readme = (ROOT / "README.md").read_text()
     for name in ("migrate", "app1", "app2"):
-        command = " ".join(SERVICES[name]["command"])
-        assert f"`{command}`" in readme, f"{name}: {command!r} is not in the README"
+        line = " ".join(SERVICES[name]["command"])
+        assert f"`{line}`" in readme, f"{name}: {line!r} is not in the README"
     assert SERVICES["app1"] == SERVICES["app2"]
     assert "docker compose up --build -d" in readme
     assert "docker compose up --build -d" in (ROOT / "compose.yaml").read_text()
@@ -57,64 +58,6 @@ class Deployment:
     logs: list[Path]
 
 
-def _wait(check, what: str, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            if check():
-                return
-        except (OSError, httpx.TransportError):
-            pass
-        if time.monotonic() > deadline:
-            pytest.fail(f"{what} did not start")
-        time.sleep(0.2)
-
-
-def _redis_answers(port: int) -> bool:
-    with socket.create_connection(("127.0.0.1", port), timeout=1) as connection:
-        connection.sendall(b"PING\r\n")
-        return connection.recv(16).startswith(b"+PONG")
-
-
-def _environment(database_url: str, redis_port: int) -> dict[str, str]:
-    """The app services' environment from compose.yaml, pointed at this machine."""
-    env = {**os.environ, **{k: str(v) for k, v in SERVICES["app1"]["environment"].items()}}
-    env["DATABASE_URL"] = database_url
-    env["TRIAGE_RATE_LIMIT_STORAGE"] = re.sub(
-        r"//[^/]+/", f"//127.0.0.1:{redis_port}/", env["TRIAGE_RATE_LIMIT_STORAGE"]
-    )
-    env["TRIAGE_TRUSTED_PROXIES"] = '["127.0.0.1"]'  # nginx runs on this machine
-    env["ALERT_WEBHOOK_URL"] = ""
-    env["TRIAGE_RATE_LIMIT_CONVERSATIONS"] = "3/minute"  # small, to see it shared
-    env.pop("TRIAGE_DATABASE_URL", None)
-    return env
-
-
-def _nginx_conf(ports: list[int], proxy_port: int, folder: Path) -> str:
-    conf = (ROOT / "deploy" / "nginx.conf").read_text()
-    for name, port in zip(("app1", "app2"), ports, strict=True):
-        conf = conf.replace(f"server {name}:8000", f"server 127.0.0.1:{port}")
-    conf = conf.replace("listen 80;", f"listen 127.0.0.1:{proxy_port};")
-    conf = conf.replace("pid /tmp/nginx.pid;", f"pid {folder}/nginx.pid;")
-    conf = re.sub(r"(client_(?:header|body)_timeout) 10s;", r"\1 1s;", conf)
-    temp = "".join(
-        f"    {kind}_temp_path {folder}/{kind};\n"
-        for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
-    )
-    conf = conf.replace("http {\n", "http {\n" + temp, 1)
-    if os.geteuid() == 0:  # workers would run as nobody, who cannot enter pytest's folders
-        conf = "user root;\n" + conf
-    return conf
-
-
-def _command(service: str, port: int | None = None) -> list[str]:
-    command = [str(TRIAGEBOT) if w == "triagebot" else w for w in SERVICES[service]["command"]]
-    if port is not None:
-        command[command.index("--port") + 1] = str(port)
-        command[command.index("--host") + 1] = "127.0.0.1"
-    return command
-
-
 @pytest.fixture(scope="module")
 def deployment(postgres_server: str, tmp_path_factory: pytest.TempPathFactory):
     folder = tmp_path_factory.mktemp("scale-out")
@@ -131,6 +74,17 @@ def deployment(postgres_server: str, tmp_path_factory: pytest.TempPathFactory):
                 process.kill()
 
 
+def _environment(database_url: str, redis_port: int) -> dict[str, str]:
+    env = app_environment(database_url, redis_port)
+    env["TRIAGE_RATE_LIMIT_CONVERSATIONS"] = "3/minute"  # small, to see it shared
+    return env
+
+
+def _nginx_conf(ports: list[int], proxy_port: int, folder: Path) -> str:
+    conf = nginx_conf(ports, proxy_port, folder)
+    return re.sub(r"(client_(?:header|body)_timeout) 10s;", r"\1 1s;", conf)
+
+
 def _deploy(server: str, folder: Path, processes: list) -> Iterator[Deployment]:
     import asyncio
 
@@ -143,10 +97,10 @@ def _deploy(server: str, folder: Path, processes: list) -> Iterator[Deployment]:
             stderr=subprocess.DEVNULL,
         )
     )
-    _wait(lambda: _redis_answers(redis_port), "redis-server")
+    wait(lambda: redis_answers(redis_port), "redis-server")
     env = _environment(database_url, redis_port)
 
-    migrated = subprocess.run(_command("migrate"), env=env, capture_output=True, text=True)
+    migrated = subprocess.run(command("migrate"), env=env, capture_output=True, text=True)
     assert migrated.returncode == 0, migrated.stderr
 
     ports, logs = [free_port(), free_port()], []
@@ -155,10 +109,10 @@ def _deploy(server: str, folder: Path, processes: list) -> Iterator[Deployment]:
         logs.append(log)
         with log.open("w") as out:
             processes.append(
-                subprocess.Popen(_command(f"app{number}", port), env=env, stdout=out, stderr=out)
+                subprocess.Popen(command(f"app{number}", port), env=env, stdout=out, stderr=out)
             )
     for port in ports:
-        _wait(lambda p=port: httpx.get(f"http://127.0.0.1:{p}/readyz").is_success, "the app")
+        wait(lambda p=port: httpx.get(f"http://127.0.0.1:{p}/readyz").is_success, "the app")
 
     proxy_port = free_port()
     conf = folder / "nginx.conf"
@@ -172,7 +126,7 @@ def _deploy(server: str, folder: Path, processes: list) -> Iterator[Deployment]:
             )
         )
     url = f"http://127.0.0.1:{proxy_port}"
-    _wait(lambda: httpx.get(f"{url}/readyz").is_success, "nginx")
+    wait(lambda: httpx.get(f"{url}/readyz").is_success, "nginx")
     yield Deployment(url, logs)
 
 
