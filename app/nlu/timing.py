@@ -34,6 +34,14 @@ def _hours(value: Any) -> float:
     return value
 
 
+def _minutes(value: Any) -> int:
+    """Minutes after midnight of a time of day written "12:30"."""
+    hours, _, minutes = str(value).partition(":")
+    if not (hours.isdigit() and minutes.isdigit() and int(hours) < 24 and int(minutes) < 60):
+        raise ValueError(f"time_words.meal_times: {value!r} is not a time such as '12:30'")
+    return int(hours) * 60 + int(minutes)
+
+
 @dataclass(frozen=True)
 class TimeWords:
     """A language's amounts of time and clock times (the `time_words` of its rule file)."""
@@ -42,6 +50,7 @@ class TimeWords:
     units: dict[str, float]
     clock_hours: dict[str, int]
     clock_minutes: dict[str, int]
+    meal_times: dict[str, int]  # minutes after midnight of a meal told as a time (午饭)
     minutes_to: frozenset[str]
     pm: frozenset[str]
     duration: str  # the pattern of an amount of time (DUR in the rule files)
@@ -58,6 +67,7 @@ class TimeWords:
         units = {str(k): _hours(v) for k, v in config["units"].items()}
         clock_hours = {str(k): int(v) for k, v in config["clock_hours"].items()}
         clock_minutes = {str(k): int(v) for k, v in config["clock_minutes"].items()}
+        meal_times = {str(k): _minutes(v) for k, v in (config.get("meal_times") or {}).items()}
         half = re.escape(config["and_a_half"])
         classifier = f"(?:{re.escape(config['classifier'])})?" if config.get("classifier") else ""
         duration = (
@@ -68,9 +78,10 @@ class TimeWords:
         hour = rf"(?:\d{{1,2}}|{_alternatives(clock_hours)})"
         # A language whose clock times read differently (Chinese 下午两点半) gives its own
         # pattern: HOUR, groups h7 (hour), m7 (minutes: digits or a clock_minutes word) and
-        # ap7 (am/pm word).
+        # ap7 (am/pm word); MEAL, group meal (a meal of meal_times: 吃完午饭开始输的).
+        meal = _alternatives(meal_times) if meal_times else "(?!)"
         clock = (
-            str(config["clock"]).replace("HOUR", hour)
+            str(config["clock"]).replace("HOUR", hour).replace("MEAL", meal)
             if config.get("clock")
             else (
                 rf"(?:(?P<m>\d{{1,2}}|{_alternatives(clock_minutes)})"
@@ -94,6 +105,7 @@ class TimeWords:
             units=units,
             clock_hours=clock_hours,
             clock_minutes=clock_minutes,
+            meal_times=meal_times,
             minutes_to=frozenset(config["minutes_to"]),
             pm=frozenset(config["pm"]),
             duration=duration,
@@ -152,6 +164,8 @@ class TimeWords:
 
         if g.get("noon"):
             return 12 * 60, True
+        if g.get("meal"):
+            return self.meal_times[g["meal"]], True
         if g.get("midnight"):
             return 0, True
         if g.get("m"):
