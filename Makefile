@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint format bench evaluate clean system-deps
+.PHONY: run test lint format bench evaluate clean system-deps rasa-check
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -56,10 +56,26 @@ bench: $(STAMP) system-deps
 	$(BIN)/python -m bench.alert_delivery
 	$(BIN)/python -m bench.load
 
+# The project as a Rasa user runs it: Rasa Open Source 3.6 in its own environment (it pulls
+# TensorFlow, so not in `make test` or .ci/run; about 2 GB and a few minutes the first time).
+# It declares Python < 3.11 but runs on 3.11 installed without its metadata's checks
+# (tools/rasa-requirements.txt lists its dependencies for 3.11).
+RASA_VENV := .venv-rasa
+RASA_STAMP := $(RASA_VENV)/.installed
+$(RASA_STAMP): tools/rasa-requirements.txt
+	$(PYTHON) -m venv $(RASA_VENV)
+	$(RASA_VENV)/bin/pip install --quiet --upgrade pip
+	$(RASA_VENV)/bin/pip install --quiet --ignore-requires-python --no-deps rasa==3.6.21 rasa-sdk==3.6.2
+	$(RASA_VENV)/bin/pip install --quiet -r tools/rasa-requirements.txt
+	touch $@
+
+rasa-check: $(STAMP) $(RASA_STAMP)
+	$(BIN)/python -m tools.rasa_check --rasa $(RASA_VENV)/bin/rasa
+
 evaluate: $(STAMP)
 	@for f in labelled/*/*.jsonl tests/data/*/*.jsonl ../shared/dev-set/messages-en.jsonl; do \
 	  [ -f "$$f" ] && $(BIN)/triagebot evaluate "$$f" | head -3; \
 	done
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache
+	rm -rf $(VENV) $(RASA_VENV) .pytest_cache .ruff_cache

@@ -7,9 +7,11 @@ from rasa_sdk import Action
 from actions.core import TriageAction
 from actions.handoff import ActionHandoff
 from actions.info import ActionAnswerInfo
+from actions.reminder import ActionRemindLevel
 from actions.screening import ActionRedFlagScreen, ActionScreenAnswer, ActionUnrecognisedScreen
 from actions.session import ActionSessionStart
 from actions.triage import ActionResolveInfusionWindow, ActionTriageMessage
+from actions.turn import ActionDecideTurn
 from app.clinic import ClinicHours
 from app.triager import Triager
 
@@ -22,6 +24,8 @@ ALL_ACTIONS: tuple[type[Action], ...] = (
     ActionScreenAnswer,
     ActionUnrecognisedScreen,
     ActionHandoff,
+    ActionRemindLevel,
+    ActionDecideTurn,
 )
 
 

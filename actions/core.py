@@ -18,10 +18,11 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from app.clinic import ClinicHours
 from app.dialogue.decision import TurnDecision, decide
+from app.dialogue.domain import default_domain
 from app.dialogue.language import LANGUAGE_SLOT
 from app.settings import get_settings
 from app.triage.engine import TriageResult
-from app.triage.reply import reply_lines
+from app.triage.reply import fill, reply_lines
 from app.triager import Triager
 
 
@@ -68,6 +69,39 @@ class TriageAction(Action, metaclass=ABCMeta):
     @abstractmethod
     def name(self) -> str:
         """The action's name in domain.yml."""
+
+
+DISCLAIMER_DUE = "disclaimer_due"
+
+
+def say(
+    dispatcher: CollectingDispatcher,
+    tracker: Tracker,
+    name: str,
+    language: str | None = None,
+    **values: str,
+) -> None:
+    """A response from actions/responses.yml, rendered here in the conversation's language
+    (a Rasa server has no such response in its domain to render)."""
+    slots = tracker.current_slot_values()
+    if language:
+        slots[LANGUAGE_SLOT] = language
+    message = default_domain().render(name, slots)
+    dispatcher.utter_message(
+        text=fill(message["text"], values),
+        buttons=message.get("buttons") or [],
+        json_message={"response": name},
+    )
+
+
+def disclaimer(
+    dispatcher: CollectingDispatcher, tracker: Tracker, language: str | None = None
+) -> list[dict[str, Any]]:
+    """The session's disclaimer, when one is due (said once, in the reply's language)."""
+    if not tracker.get_slot(DISCLAIMER_DUE):
+        return []
+    say(dispatcher, tracker, "utter_disclaimer", language)
+    return [SlotSet(DISCLAIMER_DUE, False)]
 
 
 def result_events(tracker: Tracker, result: TriageResult, triager: Triager) -> list[dict[str, Any]]:

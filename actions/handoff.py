@@ -8,7 +8,7 @@ from rasa_sdk import Tracker
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.core import TriageAction
+from actions.core import TriageAction, say
 from app.dialogue.language import LANGUAGE_SLOT
 
 
@@ -21,8 +21,10 @@ class ActionHandoff(TriageAction):
     ) -> list[dict[str, Any]]:
         protocol = self.triager.protocol.for_language(tracker.get_slot(LANGUAGE_SLOT))
         notice = self.clinic.notice(words=protocol.clinic_words)
-        dispatcher.utter_message(
-            response="utter_handoff" if notice.clinic_open else "utter_handoff_closed",
+        say(
+            dispatcher,
+            tracker,
+            "utter_handoff" if notice.clinic_open else "utter_handoff_closed",
             hours=notice.hours,
             reply_time=notice.reply_time,
         )

@@ -8,6 +8,8 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
+from actions.core import say
+
 SCREEN_QUESTION = "red_flag_screen"
 
 
@@ -20,7 +22,7 @@ class ActionRedFlagScreen(Action):
     ) -> list[dict[str, Any]]:
         if tracker.get_slot("pending_question"):  # another question is open: ask one at a time
             return []
-        dispatcher.utter_message(response="utter_red_flag_screen")
+        say(dispatcher, tracker, "utter_red_flag_screen")
         return [SlotSet("pending_question", SCREEN_QUESTION)]
 
 
@@ -34,7 +36,7 @@ class ActionUnrecognisedScreen(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[dict[str, Any]]:
-        dispatcher.utter_message(response="utter_unrecognised_screen")
+        say(dispatcher, tracker, "utter_unrecognised_screen")
         if tracker.get_slot("pending_question"):  # keep the open question (timing) open
             return []
         return [SlotSet("pending_question", SCREEN_QUESTION)]
@@ -49,7 +51,7 @@ class ActionScreenAnswer(Action):
     ) -> list[dict[str, Any]]:
         intent = ((tracker.latest_message or {}).get("intent") or {}).get("name")
         if intent == "affirm":
-            dispatcher.utter_message(response="utter_screen_positive")
+            say(dispatcher, tracker, "utter_screen_positive")
         else:
-            dispatcher.utter_message(response="utter_screen_negative")
+            say(dispatcher, tracker, "utter_screen_negative")
         return [SlotSet("pending_question", None)]

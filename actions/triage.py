@@ -8,7 +8,7 @@ from rasa_sdk import Tracker
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.core import TriageAction, result_events
+from actions.core import TriageAction, disclaimer, result_events, say
 from app.dialogue.decision import WINDOW_QUESTION, TurnDecision
 
 
@@ -41,8 +41,9 @@ class ActionTriageMessage(TriageAction):
         if result.infusion_window not in ("unknown", known):
             events.append(SlotSet("infusion_window", result.infusion_window))
         self.utter_result(dispatcher, tracker, result)
+        events += disclaimer(dispatcher, tracker)  # after a red flag's advice, before a question
         if decision.asks_window:
-            dispatcher.utter_message(response="utter_ask_infusion_window")
+            say(dispatcher, tracker, "utter_ask_infusion_window")
         if decision.asks_window or tracker.get_slot("pending_question") == WINDOW_QUESTION:
             events += _question_events(decision)
         return events
@@ -65,4 +66,4 @@ class ActionResolveInfusionWindow(TriageAction):
         events = result_events(tracker, result, self.triager)
         events += [SlotSet("infusion_window", result.infusion_window), *_question_events(decision)]
         self.utter_result(dispatcher, tracker, result)
-        return events
+        return events + disclaimer(dispatcher, tracker)

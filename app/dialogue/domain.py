@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-DOMAIN_PATH = Path(
-    os.environ.get("TRIAGE_DOMAIN") or Path(__file__).resolve().parents[2] / "domain.yml"
-)
+ROOT = Path(__file__).resolve().parents[2]
+DOMAIN_PATH = Path(os.environ.get("TRIAGE_DOMAIN") or ROOT / "domain.yml")
+# Responses the custom actions choose and say themselves (not Rasa's to say).
+ACTION_RESPONSES_PATH = ROOT / "actions" / "responses.yml"
 
 
 class DomainError(ValueError):
@@ -22,10 +23,12 @@ class DomainError(ValueError):
 @dataclass(frozen=True)
 class Domain:
     data: dict[str, Any]
+    action_responses: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
 
-    @property
+    @cached_property
     def responses(self) -> dict[str, list[dict[str, Any]]]:
-        return self.data.get("responses") or {}
+        """Every response by name: domain.yml's and those the actions say."""
+        return {**(self.data.get("responses") or {}), **self.action_responses}
 
     @property
     def actions(self) -> list[str]:
@@ -91,11 +94,15 @@ def unescape_braces(text: str) -> str:
     return text.replace("{{", "{").replace("}}", "}")
 
 
-def load_domain(path: Path = DOMAIN_PATH) -> Domain:
+def load_domain(path: Path = DOMAIN_PATH, actions: Path = ACTION_RESPONSES_PATH) -> Domain:
     data = yaml.safe_load(path.read_text(encoding="utf-8"))
     if not isinstance(data, dict) or str(data.get("version")) != "3.1":
         raise DomainError(f"{path}: not a Rasa 3.1 domain")
-    return Domain(data)
+    said = (yaml.safe_load(actions.read_text(encoding="utf-8")) or {}).get("responses") or {}
+    twice = sorted(set(said) & set(data.get("responses") or {}))
+    if twice:
+        raise DomainError(f"{actions}: {', '.join(twice)} also in {path.name}")
+    return Domain(data, said)
 
 
 @lru_cache(maxsize=1)

@@ -15,13 +15,17 @@ import rasa_sdk
 from rasa_sdk.executor import ActionExecutor
 
 from actions import build_actions
+from actions.core import DISCLAIMER_DUE
 from app.clinic import ClinicHours
 from app.dialogue.decision import DECISION_KEY, TurnDecision, decide
 from app.dialogue.domain import Domain, default_domain
 from app.dialogue.language import LANGUAGE_SLOT, message_language
-from app.dialogue.policy import RED, TurnFacts, next_actions
+from app.dialogue.policy import TurnFacts, next_actions
 from app.triage.reply import fill, response_line
 from app.triager import Triager
+
+DECIDE_TURN = "action_decide_turn"
+DISCLAIMER = "utter_disclaimer"
 
 
 @dataclass
@@ -75,8 +79,12 @@ class DialogueEngine:
     ) -> tuple[list[dict[str, Any]], dict[str, Any]]:
         """Open a session (disclaimer); returns the messages and the slots after it."""
         slots = dict(state.slots)
-        messages = await self._run("action_session_start", state.sender_id, slots, None, [])
-        return messages, slots
+        await self._run("action_session_start", state.sender_id, slots, None, [])
+        # No message to answer: the disclaimer due is said at once.
+        message = self.domain.render(DISCLAIMER, slots)
+        message["custom"] = {"response": DISCLAIMER}
+        slots[DISCLAIMER_DUE] = False
+        return [message], slots
 
     def session_expired(self, state: ConversationState, now: datetime) -> bool:
         if state.last_activity is None:
@@ -102,39 +110,19 @@ class DialogueEngine:
         level = decision.level
 
         new_session = self.session_expired(state, now)
-        session_messages: list[dict[str, Any]] = []
-        if new_session:
-            session_messages = await self._run(
-                "action_session_start", state.sender_id, slots, None, events
-            )
+        if new_session:  # the disclaimer is then due: the turn's actions say it in its place
+            await self._run("action_session_start", state.sender_id, slots, None, events)
 
         events.append(
             {"event": "user", "timestamp": time.time(), "text": text, "parse_data": parse}
         )
-        facts = TurnFacts(
-            intent=decision.intent,
-            level=level,
-            pending_question=slots.get("pending_question"),
-            conversation_level=previous_level,
-            answered=decision.answered,
-            unclear_answer=decision.unclear_answer,
-            new_symptoms=decision.new_symptoms,
-            unrecognised=decision.unrecognised,
-        )
+        facts = TurnFacts.of(decision, {**slots, "conversation_level": previous_level})
         chosen = list(next_actions(facts))
-        turn_messages: list[dict[str, Any]] = []
-        for name in chosen:
-            turn_messages += await self._run(name, state.sender_id, slots, latest, events)
-
-        # A red flag is answered before anything else, even the session's disclaimer; a
-        # closing question (with buttons) stays last.
-        if level in RED:
-            asks = bool(turn_messages) and bool(turn_messages[-1].get("buttons"))
-            question = turn_messages[-1:] if asks else []
-            body = turn_messages[: len(turn_messages) - len(question)]
-            messages = body + session_messages + question
-        else:
-            messages = session_messages + turn_messages
+        messages: list[dict[str, Any]] = []
+        # action_decide_turn first, as a Rasa server runs it (data/rules.yml): it records
+        # the turn and says a due disclaimer, after a red flag's advice when there is one.
+        for name in (DECIDE_TURN, *chosen):
+            messages += await self._run(name, state.sender_id, slots, latest, events)
 
         categories = list(decision.result.categories) if decision.result else []
         conversation_level = protocol.higher(previous_level, level)
