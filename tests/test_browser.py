@@ -274,6 +274,40 @@ def test_the_queue_on_a_phone_names_patients_and_keeps_actions_on_screen(
     context.close()
 
 
+def test_the_dashboard_on_a_phone_held_sideways(service: LiveService, browser: Browser):
+    """Issue 12, item 3, phone landscape (844x390): the queue fits the width with its
+    Acknowledge button on screen; the transcript's reply box is reachable and a reply sent
+    from it shows in the transcript."""
+    conversation = _patient_says(service, "there's blood in my wee since this morning")
+    width, height = 844, 390
+    context = browser.new_context(
+        viewport={"width": width, "height": height}, is_mobile=True, has_touch=True
+    )
+    desk = watch(context.new_page())
+    page = desk.page
+    sign_in(page, service.url)
+    assert page.evaluate("document.documentElement.scrollWidth") <= width
+    acknowledge = page.get_by_test_id("alert-queue").get_by_role("button", name="Acknowledge")
+    acknowledge.first.scroll_into_view_if_needed()
+    box = acknowledge.first.bounding_box()
+    assert box and box["x"] >= 0 and box["x"] + box["width"] <= width, box
+    screenshot(page, "dashboard-queue-phone-landscape")
+
+    _open_transcript(page, service, conversation)
+    assert page.evaluate("document.documentElement.scrollWidth") <= width
+    message = page.get_by_label("Message (shown in the patient's chat")
+    message.scroll_into_view_if_needed()
+    box = message.bounding_box()
+    assert box and box["x"] >= 0 and box["x"] + box["width"] <= width, box
+    reply = "We have seen your message: please call the clinic today"
+    message.fill(reply)
+    page.get_by_role("button", name="Send reply").click()
+    expect(page.locator("li.role-coordinator").filter(has_text=reply)).to_have_count(1)
+    screenshot(page, "dashboard-transcript-phone-landscape")
+    assert desk.errors == []
+    context.close()
+
+
 def _open_transcript(page, service: LiveService, conversation_id: str) -> None:
     page.goto(f"{service.url}/coordinator/conversations/{conversation_id}")
     expect(page.get_by_role("heading", name="Reply to the patient")).to_be_visible()
