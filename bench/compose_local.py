@@ -1,7 +1,8 @@
 """compose.yaml's scale-out set-up on this machine, without Docker: its commands and app
 environment pointed at local PostgreSQL and Redis, and deploy/nginx.conf with local
 addresses and paths. Shared by tests/test_scale_out.py (which checks the set-up) and
-bench/load.py (which loads it); each changes only what it needs on top."""
+bench/load.py (which loads it); each changes only what it needs on top. Starting,
+waiting for and stopping local servers serve tools/rasa_check.py too."""
 
 from __future__ import annotations
 
@@ -9,8 +10,10 @@ import os
 import re
 import shutil
 import socket
+import subprocess
 import sys
 import time
+from contextlib import ExitStack
 from pathlib import Path
 
 import httpx
@@ -35,6 +38,34 @@ def wait(check, what: str, timeout: float = 60) -> None:
         if time.monotonic() > deadline:
             raise RuntimeError(f"{what} did not start")
         time.sleep(0.2)
+
+
+def start(stack: ExitStack, command: list[str], log: Path, **kwargs) -> subprocess.Popen:
+    """A server in its own session (a Ctrl+C reaches only us; we stop it, in order), its
+    output in `log`; stopped when `stack` closes."""
+    with log.open("w") as out:
+        process = subprocess.Popen(
+            command, stdout=out, stderr=out, start_new_session=True, **kwargs
+        )
+    stack.callback(stop, process)
+    return process
+
+
+def stop(process: subprocess.Popen, timeout: float = 20) -> None:
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def running(process: subprocess.Popen, what: str) -> bool:
+    """True while `process` runs; an error once it has exited (for `wait`'s checks)."""
+    if process.poll() is not None:
+        raise RuntimeError(f"{what} exited with {process.returncode}")
+    return True
 
 
 def redis_answers(port: int) -> bool:

@@ -50,6 +50,7 @@ from bench.compose_local import (
     command,
     nginx_conf,
     redis_answers,
+    start,
     wait,
 )
 from bench.rest_channel import free_port
@@ -57,26 +58,6 @@ from bench.rest_channel import free_port
 # Far above what the load sends: all of it comes from 127.0.0.1, one "client" to the limits.
 # They stay on (and counted in Redis), as in production.
 NO_LIMIT = "1000000/minute"
-
-
-def _stop(process: subprocess.Popen, timeout: float = 20) -> None:
-    if process.poll() is None:
-        process.terminate()
-        try:
-            process.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-
-
-def _start(stack: ExitStack, command: list[str], log: Path, **kwargs) -> subprocess.Popen:
-    """A server in its own session (a Ctrl+C reaches only us; we stop it, in order)."""
-    with log.open("w") as out:
-        process = subprocess.Popen(
-            command, stdout=out, stderr=out, start_new_session=True, **kwargs
-        )
-    stack.callback(_stop, process)
-    return process
 
 
 # ------------------------------------------------------------------------------ the set-up
@@ -131,7 +112,7 @@ def start_postgres(stack: ExitStack) -> tuple[str, Path]:
 
 def start_redis(stack: ExitStack, folder: Path) -> tuple[int, subprocess.Popen]:
     port = free_port()
-    process = _start(
+    process = start(
         stack,
         [REDIS, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
         folder / "redis.log",
@@ -494,7 +475,7 @@ def run(args: argparse.Namespace, stack: ExitStack) -> dict:
 
     ports = [free_port() for _ in range(args.processes)]
     apps = [
-        _start(stack, command("app1", port), folder / f"app{n}.log", env=env)
+        start(stack, command("app1", port), folder / f"app{n}.log", env=env)
         for n, port in enumerate(ports, 1)
     ]
     for n, port in enumerate(ports, 1):
@@ -506,7 +487,7 @@ def run(args: argparse.Namespace, stack: ExitStack) -> dict:
 
     proxy_port = free_port()
     (folder / "nginx.conf").write_text(nginx_conf(ports, proxy_port, folder))
-    nginx = _start(
+    nginx = start(
         stack,
         [NGINX, "-p", str(folder), "-c", str(folder / "nginx.conf"), "-e", "stderr",
          "-g", "daemon off;"],
@@ -532,7 +513,7 @@ def run(args: argparse.Namespace, stack: ExitStack) -> dict:
         "TRIAGE_BENCH_THINK": args.think,
         "TRIAGE_BENCH_RESULTS": str(folder / "locust.json"),
     }
-    locust = _start(stack, locust_command, folder / "locust.log", cwd=ROOT, env=think)
+    locust = start(stack, locust_command, folder / "locust.log", cwd=ROOT, env=think)
     groups = {f"app{n}": p.pid for n, p in enumerate(apps, 1)}
     groups |= {"postgres": postmaster, "nginx": nginx.pid, "redis": redis.pid}
     groups["locust"] = locust.pid

@@ -14,6 +14,7 @@ import yaml
 from app.clinic import ClinicHours
 from app.dialogue.domain import ACTION_RESPONSES_PATH, default_domain
 from app.dialogue.policy import (
+    DECIDE_TURN,
     POLICY,
     REASK_WINDOW,
     TURN_SLOT,
@@ -23,7 +24,7 @@ from app.dialogue.policy import (
     possible_turns,
 )
 from app.dialogue.rasa_rules import RULES_PATH, rules_yaml
-from app.dialogue.runner import DECIDE_TURN, DialogueEngine
+from app.dialogue.runner import DialogueEngine
 
 ROOT = Path(__file__).resolve().parents[1]
 STEP_KEYS = {"intent", "action", "slot_was_set", "or"}

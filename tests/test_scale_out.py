@@ -12,6 +12,7 @@ import subprocess
 import time
 import uuid
 from collections.abc import Iterator
+from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,6 +29,7 @@ from bench.compose_local import (
     command,
     nginx_conf,
     redis_answers,
+    start,
     wait,
 )
 from tests.conftest import _create_database, free_port
@@ -61,17 +63,8 @@ class Deployment:
 @pytest.fixture(scope="module")
 def deployment(postgres_server: str, tmp_path_factory: pytest.TempPathFactory):
     folder = tmp_path_factory.mktemp("scale-out")
-    processes: list[subprocess.Popen] = []
-    try:
-        yield from _deploy(postgres_server, folder, processes)
-    finally:
-        for process in reversed(processes):
-            process.terminate()
-        for process in processes:
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                process.kill()
+    with ExitStack() as stack:  # the servers stop in reverse order of start
+        yield from _deploy(postgres_server, folder, stack)
 
 
 def _environment(database_url: str, redis_port: int) -> dict[str, str]:
@@ -85,18 +78,13 @@ def _nginx_conf(ports: list[int], proxy_port: int, folder: Path) -> str:
     return re.sub(r"(client_(?:header|body)_timeout) 10s;", r"\1 1s;", conf)
 
 
-def _deploy(server: str, folder: Path, processes: list) -> Iterator[Deployment]:
+def _deploy(server: str, folder: Path, stack: ExitStack) -> Iterator[Deployment]:
     import asyncio
 
     database_url = asyncio.run(_create_database(server))
     redis_port = free_port()
-    processes.append(
-        subprocess.Popen(
-            [REDIS, "--port", str(redis_port), "--bind", "127.0.0.1", "--save", ""],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-    )
+    redis = [REDIS, "--port", str(redis_port), "--bind", "127.0.0.1", "--save", ""]
+    start(stack, redis, folder / "redis.log")
     wait(lambda: redis_answers(redis_port), "redis-server")
     env = _environment(database_url, redis_port)
 
@@ -105,26 +93,16 @@ def _deploy(server: str, folder: Path, processes: list) -> Iterator[Deployment]:
 
     ports, logs = [free_port(), free_port()], []
     for number, port in enumerate(ports, 1):
-        log = folder / f"app{number}.log"
-        logs.append(log)
-        with log.open("w") as out:
-            processes.append(
-                subprocess.Popen(command(f"app{number}", port), env=env, stdout=out, stderr=out)
-            )
+        logs.append(folder / f"app{number}.log")
+        start(stack, command(f"app{number}", port), logs[-1], env=env)
     for port in ports:
         wait(lambda p=port: httpx.get(f"http://127.0.0.1:{p}/readyz").is_success, "the app")
 
     proxy_port = free_port()
     conf = folder / "nginx.conf"
     conf.write_text(_nginx_conf(ports, proxy_port, folder))
-    with (folder / "nginx.log").open("w") as out:
-        processes.append(
-            subprocess.Popen(
-                [NGINX, "-p", str(folder), "-c", str(conf), "-e", "stderr", "-g", "daemon off;"],
-                stdout=out,
-                stderr=out,
-            )
-        )
+    nginx = [NGINX, "-p", str(folder), "-c", str(conf), "-e", "stderr", "-g", "daemon off;"]
+    start(stack, nginx, folder / "nginx.log")
     url = f"http://127.0.0.1:{proxy_port}"
     wait(lambda: httpx.get(f"{url}/readyz").is_success, "nginx")
     yield Deployment(url, logs)

@@ -15,12 +15,13 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import socket
+import shutil
 import subprocess
 import sys
 import tempfile
 import time
 import uuid
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -30,6 +31,8 @@ from app.dialogue.domain import default_domain
 from app.replay.fixtures import Fixture, FixtureLoader
 from app.replay.runner import Observed
 from app.triage.protocol import default_protocol
+from bench.compose_local import running, start, wait
+from bench.rest_channel import free_port
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = ROOT / "tests" / "conversations"
@@ -60,12 +63,6 @@ class Comparison:
     @property
     def same_words(self) -> bool:
         return not self.error and self.ours_said == self.rasa_said
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def step(what: str) -> None:
@@ -102,18 +99,10 @@ def train(rasa: str, env: dict[str, str], out: Path, log: Path) -> Path:
     return out / "triage.tar.gz"
 
 
-def wait_until(url: str, process: subprocess.Popen, what: str, timeout: float = 180) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"{what} exited with {process.returncode}")
-        try:
-            if httpx.get(url, timeout=2).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.5)
-    raise RuntimeError(f"{what} did not answer {url} within {timeout:.0f} s")
+def _wait_for(process: subprocess.Popen, url: str, what: str) -> None:
+    """Until `url` answers 200 (an error at once if the server exited instead)."""
+    wait(lambda: running(process, what) and httpx.get(url, timeout=2).status_code == 200,
+         what, timeout=180)  # fmt: skip
 
 
 async def conversation(
@@ -216,8 +205,8 @@ def main() -> int:
     )
     work = Path(tempfile.mkdtemp(prefix="rasa-check-"))
     env = rasa_environment(work / "model-cache")
-    processes: list[subprocess.Popen] = []
     passed = False
+    stack = ExitStack()  # the servers, stopped in reverse order of start
     try:
         step("rasa data validate --fail-on-warnings")
         warnings = validate(args.rasa, env, work / "validate.log")
@@ -225,6 +214,7 @@ def main() -> int:
         model = train(args.rasa, env, work / "models", work / "train.log")
 
         ours_port, rasa_port = free_port(), free_port()
+        ours_url, rasa_url = f"http://127.0.0.1:{ours_port}", f"http://127.0.0.1:{rasa_port}"
         ours_env = {
             **os.environ,
             "TRIAGE_DATABASE_URL": f"sqlite+aiosqlite:///{work}/triage.db",
@@ -233,70 +223,33 @@ def main() -> int:
             "TRIAGE_RATE_LIMIT_MESSAGES_PER_CONVERSATION": "100000/minute",
             "TRIAGE_RATE_LIMIT_CONVERSATIONS": "100000/minute",
         }
-        triagebot = Path(sys.executable).parent / "triagebot"
+        triagebot = str(Path(sys.executable).parent / "triagebot")
         step(f"triagebot serve on port {ours_port} (our dialogue, and the action server)")
-        with (work / "triagebot.log").open("w") as sink:
-            processes.append(
-                subprocess.Popen(
-                    [str(triagebot), "serve", "--host", "127.0.0.1", "--port", str(ours_port)],
-                    cwd=ROOT,
-                    env=ours_env,
-                    stdout=sink,
-                    stderr=subprocess.STDOUT,
-                )  # fmt: skip
-            )
-        wait_until(f"http://127.0.0.1:{ours_port}/healthz", processes[-1], "triagebot serve")
+        serve = [triagebot, "serve", "--host", "127.0.0.1", "--port", str(ours_port)]
+        ours = start(stack, serve, work / "triagebot.log", cwd=ROOT, env=ours_env)
+        _wait_for(ours, f"{ours_url}/healthz", "triagebot serve")
 
         endpoints = work / "endpoints.yml"
-        endpoints.write_text(
-            f'action_endpoint:\n  url: "http://127.0.0.1:{ours_port}/webhook"\n', encoding="utf-8"
-        )
+        endpoints.write_text(f'action_endpoint:\n  url: "{ours_url}/webhook"\n', encoding="utf-8")
         step(f"rasa run on port {rasa_port} (log: {work / 'rasa.log'})")
-        with (work / "rasa.log").open("w") as sink:
-            processes.append(
-                subprocess.Popen(
-                    [
-                        args.rasa,
-                        "run",
-                        "--enable-api",
-                        "--model",
-                        str(model),
-                        "--port",
-                        str(rasa_port),
-                        "--endpoints",
-                        str(endpoints),
-                        "--credentials",
-                        "credentials.yml",
-                    ],
-                    cwd=ROOT,
-                    env=env,
-                    stdout=sink,
-                    stderr=subprocess.STDOUT,
-                )  # fmt: skip
-            )
-        wait_until(f"http://127.0.0.1:{rasa_port}/status", processes[-1], "rasa run")
+        run = [args.rasa, "run", "--enable-api", "--model", str(model), "--port", str(rasa_port),
+               "--endpoints", str(endpoints), "--credentials", "credentials.yml"]  # fmt: skip
+        rasa = start(stack, run, work / "rasa.log", cwd=ROOT, env=env)
+        _wait_for(rasa, f"{rasa_url}/status", "rasa run")
 
         step("Rasa's /model/parse with our NLU component")
-        missing = check_parses(f"http://127.0.0.1:{rasa_port}")
+        missing = check_parses(rasa_url)
         step(f"replaying {len(fixtures)} fixtures through both")
-        results = asyncio.run(
-            compare(fixtures, f"http://127.0.0.1:{ours_port}", f"http://127.0.0.1:{rasa_port}")
-        )
+        results = asyncio.run(compare(fixtures, ours_url, rasa_url))
         passed = report(results, warnings) and not missing
         for line in missing:
             print(f"  MISSING in Rasa's parse: {line}")
     finally:
-        for process in processes:
-            process.terminate()
-        for process in processes:
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                process.kill()
+        stack.close()
         if args.keep:
             print(f"work folder kept: {work}")
         else:
-            subprocess.run(["rm", "-rf", str(work)], check=False)
+            shutil.rmtree(work, ignore_errors=True)
     print("rasa-check:", "PASSED" if passed else "FAILED")
     return 0 if passed else 1
 

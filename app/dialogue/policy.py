@@ -79,7 +79,8 @@ HANDLES_WINDOW = frozenset({
     "action_resolve_infusion_window", "action_triage_message", "utter_ask_infusion_window_again",
 })  # fmt: skip
 REASK_WINDOW = "utter_ask_infusion_window_pending"
-TURN_SLOT = "turn"  # a Rasa server's copy of the decided rule (actions/turn.py)
+TURN_SLOT = "turn"  # the decided rule's name, set by DECIDE_TURN (actions/turn.py)
+DECIDE_TURN = "action_decide_turn"  # the first action of every turn
 
 
 def rule(name: str, then: list[str], note: str, **when) -> Rule:
@@ -167,6 +168,11 @@ def possible_turns(policy: tuple[Rule, ...] = POLICY) -> list[Turn]:
         if again and candidate.pending in (None, WINDOW):
             turns.append(Turn(candidate, ask_timing_again=True))
     return turns
+
+
+def turn_named(name: str, policy: tuple[Rule, ...] = POLICY) -> Turn:
+    """The turn whose name the `turn` slot holds."""
+    return next(turn for turn in possible_turns(policy) if turn.name == name)
 
 
 def decide_turn(facts: TurnFacts, policy: tuple[Rule, ...] = POLICY) -> Turn:

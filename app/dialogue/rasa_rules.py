@@ -18,8 +18,7 @@ from typing import Any
 import yaml
 
 from app.dialogue.domain import default_domain
-from app.dialogue.policy import TURN_SLOT, Turn, possible_turns
-from app.dialogue.runner import DECIDE_TURN as DECIDE
+from app.dialogue.policy import DECIDE_TURN, TURN_SLOT, Turn, possible_turns
 
 RULES_PATH = Path(__file__).resolve().parents[2] / "data" / "rules.yml"
 HEADER = (
@@ -33,7 +32,7 @@ def _turn_rule(turn: Turn) -> dict[str, Any]:
     return {
         "rule": f"{turn.name}: {note}",
         "steps": [
-            {"action": DECIDE},
+            {"action": DECIDE_TURN},
             {"slot_was_set": [{TURN_SLOT: turn.name}]},
             *({"action": name} for name in turn.actions),
         ],
@@ -43,7 +42,7 @@ def _turn_rule(turn: Turn) -> dict[str, Any]:
 def rules(intents: list[str]) -> dict[str, Any]:
     decide = {
         "rule": "every message: the turn is decided once, before anything is said",
-        "steps": [{"or": [{"intent": intent} for intent in intents]}, {"action": DECIDE}],
+        "steps": [{"or": [{"intent": intent} for intent in intents]}, {"action": DECIDE_TURN}],
         "wait_for_user_input": False,
     }
     return {"version": "3.1", "rules": [decide, *(_turn_rule(t) for t in possible_turns())]}

@@ -20,11 +20,10 @@ from app.clinic import ClinicHours
 from app.dialogue.decision import DECISION_KEY, TurnDecision, decide
 from app.dialogue.domain import Domain, default_domain
 from app.dialogue.language import LANGUAGE_SLOT, message_language
-from app.dialogue.policy import TurnFacts, next_actions
+from app.dialogue.policy import DECIDE_TURN, TURN_SLOT, turn_named
 from app.triage.reply import fill, response_line
 from app.triager import Triager
 
-DECIDE_TURN = "action_decide_turn"
 DISCLAIMER = "utter_disclaimer"
 
 
@@ -116,12 +115,12 @@ class DialogueEngine:
         events.append(
             {"event": "user", "timestamp": time.time(), "text": text, "parse_data": parse}
         )
-        facts = TurnFacts.of(decision, {**slots, "conversation_level": previous_level})
-        chosen = list(next_actions(facts))
-        messages: list[dict[str, Any]] = []
-        # action_decide_turn first, as a Rasa server runs it (data/rules.yml): it records
-        # the turn and says a due disclaimer, after a red flag's advice when there is one.
-        for name in (DECIDE_TURN, *chosen):
+        # action_decide_turn first, as a Rasa server runs it (data/rules.yml): it picks the
+        # policy's rule for the decision, records it in the `turn` slot and says a due
+        # disclaimer (after a red flag's advice when there is one); then that rule's actions.
+        messages = await self._run(DECIDE_TURN, state.sender_id, slots, latest, events)
+        chosen = list(turn_named(slots[TURN_SLOT]).actions)
+        for name in chosen:
             messages += await self._run(name, state.sender_id, slots, latest, events)
 
         categories = list(decision.result.categories) if decision.result else []
